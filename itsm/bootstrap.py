@@ -1,0 +1,80 @@
+"""Composition root: builds the services from settings. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from itsm.catalog import Catalog, load_catalog
+from itsm.clock import SystemClock
+from itsm.engine.runner import SpiffProcessEngine
+from itsm.services.human_tasks import HumanTaskService
+from itsm.services.intake import IntakeService
+from itsm.services.policy import DeskPolicy
+from itsm.services.ports import Clock, UnitOfWork
+from itsm.services.processes import ProcessService
+from itsm.services.service_tasks import ServiceFunction, ServiceRegistry
+from itsm.services.ticket_views import TicketViews
+from itsm.services.timers import TimerService
+from itsm.settings import Settings
+from itsm.storage.database import create_database_engine
+from itsm.storage.unit_of_work import SqlUnitOfWork
+
+
+@dataclass
+class Services:
+    settings: Settings
+    catalog: Catalog
+    clock: Clock
+    database: Engine
+    processes: ProcessService
+    intake: IntakeService
+    tasks: HumanTaskService
+    timers: TimerService
+    tickets: TicketViews
+
+    def unit_of_work(self) -> UnitOfWork:
+        return SqlUnitOfWork(self.database)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    functions: Mapping[str, ServiceFunction] | None = None,
+) -> Services:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    if functions is None:
+        from tasks import service_functions
+
+        functions = service_functions()
+    database = create_database_engine(settings.database_url)
+
+    def uow() -> UnitOfWork:
+        return SqlUnitOfWork(database)
+
+    policy = DeskPolicy(
+        ticket_prefix=settings.ticket_prefix,
+        auto_close_after=settings.auto_close_after,
+        follow_up_after=settings.follow_up_after,
+    )
+    engine = SpiffProcessEngine(clock)
+    registry = ServiceRegistry(functions)
+    processes = ProcessService(uow, engine, registry, clock)
+    return Services(
+        settings=settings,
+        catalog=load_catalog(settings.config_dir),
+        clock=clock,
+        database=database,
+        processes=processes,
+        intake=IntakeService(uow, engine, processes, registry, clock, policy),
+        tasks=HumanTaskService(uow, engine, processes, registry, clock, policy),
+        timers=TimerService(uow, engine, processes, registry, clock, policy),
+        tickets=TicketViews(uow),
+    )

@@ -1,0 +1,263 @@
+"""The ``itsm`` command line: database, demo data, tickets, tasks, processes and timers."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from itsm.domain.commands import NewTicket
+from itsm.domain.errors import ItsmError, ValidationFailed
+
+app = typer.Typer(
+    help="itsm-orchestrator: BPMN-driven helpdesk for managed service providers",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+ticket_app = typer.Typer(help="Tickets", no_args_is_help=True)
+task_app = typer.Typer(help="Human tasks", no_args_is_help=True)
+process_app = typer.Typer(help="Process definitions", no_args_is_help=True)
+timers_app = typer.Typer(help="BPMN timers", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ticket_app, name="ticket")
+app.add_typer(task_app, name="task")
+app.add_typer(process_app, name="process")
+app.add_typer(timers_app, name="timers")
+
+DEFAULT_ACTOR = "lukasz.kwiatkowski"
+Actor = Annotated[str, typer.Option("--as", envvar="ITSM_USER", help="Username acting")]
+T = TypeVar("T")
+
+
+@contextmanager
+def _services() -> Iterator[Any]:
+    from itsm.bootstrap import build
+
+    services = build()
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Turn the core's deliberate errors into one readable line and exit status 1."""
+    try:
+        return action()
+    except ValidationFailed as err:
+        lines = "\n".join(f"  {e.path}: {e.message}" for e in err.errors)
+        raise _fail(f"Invalid data:\n{lines}") from err
+    except ValidationError as err:
+        lines = "\n".join(f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise _fail(f"Invalid data:\n{lines}") from err
+    except ItsmError as err:
+        raise _fail(f"{type(err).__name__}: {err}") from err
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    from itsm.settings import Settings
+    from itsm.storage.migrate import current_revision, upgrade_database
+
+    url = Settings().database_url
+    upgrade_database(url)
+    typer.echo(f"database at revision {current_revision(url)}")
+
+
+@app.command("demo")
+def demo(
+    tickets: Annotated[int, typer.Option(help="Historical tickets to create")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+    reset: Annotated[bool, typer.Option(help="Wipe an existing database first")] = False,
+) -> None:
+    """Fresh demo: schema, provider, clients of every tier, and three months of tickets."""
+    from itsm.demo import seed_demo
+
+    report = _run(lambda: seed_demo(tickets=tickets, seed=seed, reset=reset))
+    typer.echo(report)
+
+
+@ticket_app.command("new")
+def ticket_new(
+    client: Annotated[str, typer.Option(help="Client code, e.g. ACME")],
+    requester: Annotated[str, typer.Option(help="Requester's username")],
+    subject: Annotated[str, typer.Option(help="One-line summary")],
+    description: Annotated[str, typer.Option(help="What happened")] = "",
+    category: Annotated[str, typer.Option(help="hardware|software|network|...")] = "question",
+    impact: Annotated[str, typer.Option(help="high|medium|low")] = "medium",
+    urgency: Annotated[str, typer.Option(help="high|medium|low")] = "medium",
+    channel: Annotated[str, typer.Option(help="portal|email|sms|phone|monitoring|api")] = "phone",
+    change_type: Annotated[str, typer.Option(help="none|permission_change|...")] = "none",
+    service_type: Annotated[str | None, typer.Option(help="Override the client's default")] = None,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """Register a ticket (e.g. a phone call recorded by an engineer)."""
+    with _services() as services:
+        command = _run(
+            lambda: NewTicket.model_validate(
+                dict(
+                    client_code=client,
+                    requester=requester,
+                    subject=subject,
+                    description=description or subject,
+                    category=category,
+                    impact=impact,
+                    urgency=urgency,
+                    channel=channel,
+                    change_type=change_type,
+                    service_type=service_type,
+                )
+            )
+        )
+        ticket = _run(lambda: services.intake.register(command, actor))
+        details = services.tickets.details(ticket.number, actor)
+        engineer = details.assignee.full_name if details.assignee else "nobody yet"
+        typer.echo(
+            f"{ticket.number} registered; priority {ticket.priority}; "
+            f"status {ticket.status.value}; assigned to {engineer}"
+        )
+
+
+@ticket_app.command("show")
+def ticket_show(number: str, actor: Actor = DEFAULT_ACTOR) -> None:
+    """A ticket's data, its position in the process and its full timeline."""
+    from itsm.ticket_report import render_ticket
+
+    with _services() as services:
+        details = _run(lambda: services.tickets.details(number, actor))
+        typer.echo(render_ticket(details))
+
+
+@ticket_app.command("list")
+def ticket_list(limit: int = 30, actor: Actor = DEFAULT_ACTOR) -> None:
+    """The most recent tickets visible to the user."""
+    with _services() as services:
+        for ticket in _run(lambda: services.tickets.recent(actor, limit)):
+            typer.echo(
+                f"{ticket.number}  {ticket.status.value:<17} {ticket.priority or '--':<3} "
+                f"{ticket.subject}"
+            )
+
+
+@app.command("tasks")
+def tasks(
+    group: Annotated[str | None, typer.Option(help="Queue: L1, L2, L3, field, ...")] = None,
+    mine: Annotated[bool, typer.Option(help="Only tasks assigned to me")] = False,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """The inbox: open tasks the user may work, most urgent SLA first."""
+    with _services() as services:
+        items = _run(lambda: services.tasks.inbox(actor, group=group, mine=mine))
+        for item in items:
+            due = item.task.due_at.isoformat(timespec="minutes") if item.task.due_at else "-"
+            typer.echo(
+                f"{item.task.id}  {item.task.candidate_group:<11} {item.ticket.number}  "
+                f"{item.task.name:<32} due {due:<22} {item.task.assignee or '(unclaimed)'}"
+            )
+        typer.echo(f"{len(items)} open task(s)")
+
+
+@task_app.command("claim")
+def task_claim(task_id: str, actor: Actor = DEFAULT_ACTOR) -> None:
+    with _services() as services:
+        _run(lambda: services.tasks.claim(task_id, actor))
+        typer.echo(f"claimed by {actor}")
+
+
+@task_app.command("release")
+def task_release(task_id: str, actor: Actor = DEFAULT_ACTOR) -> None:
+    with _services() as services:
+        _run(lambda: services.tasks.release(task_id, actor))
+        typer.echo("released")
+
+
+@task_app.command("reassign")
+def task_reassign(
+    task_id: str, to: Annotated[str, typer.Option()], actor: Actor = DEFAULT_ACTOR
+) -> None:
+    with _services() as services:
+        _run(lambda: services.tasks.reassign(task_id, to, actor))
+        typer.echo(f"reassigned to {to}")
+
+
+@task_app.command("form")
+def task_form(task_id: str, actor: Actor = DEFAULT_ACTOR) -> None:
+    """Print the JSON schema of the task's form."""
+    with _services() as services:
+        typer.echo(json.dumps(_run(lambda: services.tasks.form(task_id, actor)), indent=2))
+
+
+@task_app.command("complete")
+def task_complete(
+    task_id: str,
+    data: Annotated[str, typer.Option(help="Form data as a JSON object")] = "{}",
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    try:
+        parsed = json.loads(data)
+    except json.JSONDecodeError as err:
+        raise _fail(f"--data is not valid JSON: {err}") from err
+    with _services() as services:
+        result = _run(lambda: services.tasks.complete(task_id, parsed, actor))
+        waiting = ", ".join(f"{t.name} ({t.id})" for t in result.next_tasks) or "nothing"
+        typer.echo(f"{result.ticket_number}: completed; now waiting for {waiting}")
+
+
+@process_app.command("deploy")
+def process_deploy(
+    file: Annotated[Path, typer.Argument(help="BPMN file; DMN beside it, forms in forms/")],
+    comment: Annotated[str, typer.Option(help="What changed")] = "",
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """Validate and deploy a new version of a process."""
+    from itsm.process_files import read_process_source
+
+    with _services() as services:
+        source = _run(lambda: read_process_source(file))
+        deployment = _run(lambda: services.processes.deploy(source, actor, comment))
+        definition = deployment.definition
+        state = "deployed" if deployment.created else "unchanged, already"
+        typer.echo(
+            f"{definition.key} v{definition.version} {state} (hash {definition.content_hash[:12]})"
+        )
+
+
+@process_app.command("list")
+def process_list() -> None:
+    with _services() as services:
+        for d in services.processes.versions():
+            typer.echo(
+                f"{d.key} v{d.version}  {d.deployed_at:%Y-%m-%d %H:%M} by {d.deployed_by}"
+                f"  {d.comment}"
+            )
+
+
+@timers_app.command("run")
+def timers_run() -> None:
+    """Fire every BPMN timer that is due (auto-close, follow-up checks)."""
+    with _services() as services:
+        report = services.timers.run_due()
+        typer.echo(
+            f"advanced {report.advanced}, skipped {report.skipped}, failed {len(report.failed)}"
+        )
+        for instance_id, reason in report.failed:
+            typer.secho(f"  instance {instance_id}: {reason}", fg=typer.colors.RED)
+        if report.failed:
+            raise typer.Exit(code=1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    app()

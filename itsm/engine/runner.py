@@ -1,0 +1,202 @@
+"""Run process instances on SpiffWorkflow: start, complete a human task, fire due timers.
+
+This is the only place engine objects live. Each call restores an instance from its stored
+state, advances it to the next wait state and hands back plain data (``EngineRun``); the
+caller persists it in the same transaction as everything the step changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from itsm.domain.errors import ConflictError, InvalidProcess, ItsmError, ProcessFailed
+from itsm.engine import sandbox
+from itsm.engine.loader import ParsedProcess, SpecCache, parse_source, user_task_spec
+from itsm.engine.serialization import StateSerializer
+from itsm.services.ports import (
+    Clock,
+    EngineRun,
+    JsonDict,
+    PassedElement,
+    ProcessModel,
+    ProcessSource,
+    ServiceInvoker,
+    WaitingTask,
+)
+
+
+class _SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
+    def evaluate(
+        self, expression: str, context: dict[str, Any], external_context: Any = None
+    ) -> Any:
+        variables = {**context, **external_context} if external_context else context
+        return sandbox.evaluate(expression, variables)
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        sandbox.execute(script, context)
+        return True
+
+
+class _ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """Binds one engine run to the application's clock and service-task invoker."""
+
+    def __init__(self, clock: Clock, invoke: ServiceInvoker) -> None:
+        super().__init__(environment=_SandboxedEnvironment())
+        self.clock = clock
+        self._invoke = invoke
+
+    def call_service(
+        self, task: Any, operation_name: str, operation_params: dict[str, Any], **_: Any
+    ) -> str:
+        # Overridden: the library's own error path raises NameError instead of the cause.
+        parameters = {name: spec["value"] for name, spec in operation_params.items()}
+        return json.dumps(self._invoke(operation_name, parameters))
+
+
+class _StepRecorder:
+    def __init__(self) -> None:
+        self.passed: list[PassedElement] = []
+
+    def __call__(self, task: Any) -> None:
+        spec = task.task_spec
+        if spec.bpmn_id is not None:
+            self.passed.append(
+                PassedElement(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__)
+            )
+
+
+class SpiffProcessEngine:
+    """Implements ``ProcessEngine`` on SpiffWorkflow."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._specs = SpecCache()
+        self._states = StateSerializer()
+
+    def inspect(self, source: ProcessSource, *, validate: bool = True) -> ProcessModel:
+        return parse_source(source, validate=validate).model
+
+    def start(
+        self, source: ProcessSource, content_hash: str, data: JsonDict, invoke: ServiceInvoker
+    ) -> EngineRun:
+        parsed = self._specs.get(source, content_hash)
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+        workflow.script_engine = _ScriptEngine(self._clock, invoke)
+        # Scripts and service parameters read the start task's data, not workflow.data.
+        start_task = workflow.get_tasks(state=TaskState.READY)[0]
+        start_task.data.update(data)
+        return self._run_to_wait(workflow, _StepRecorder())
+
+    def complete_task(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        task_id: str,
+        variables: JsonDict,
+        invoke: ServiceInvoker,
+    ) -> EngineRun:
+        workflow = self._restore(source, content_hash, state, invoke)
+        task = _open_user_task(workflow, task_id)
+        recorder = _StepRecorder()
+        task.data.update(variables)
+        _guarded(task.run)
+        recorder(task)
+        return self._run_to_wait(workflow, recorder)
+
+    def fire_due_timers(
+        self, source: ProcessSource, content_hash: str, state: str, invoke: ServiceInvoker
+    ) -> EngineRun:
+        workflow = self._restore(source, content_hash, state, invoke)
+        return self._run_to_wait(workflow, _StepRecorder())
+
+    def _restore(
+        self, source: ProcessSource, content_hash: str, state: str, invoke: ServiceInvoker
+    ) -> Any:
+        parsed: ParsedProcess = self._specs.get(source, content_hash)
+        workflow = self._states.load(state, parsed.spec, parsed.subprocess_specs)
+        workflow.script_engine = _ScriptEngine(self._clock, invoke)
+        return workflow
+
+    def _run_to_wait(self, workflow: Any, recorder: _StepRecorder) -> EngineRun:
+        # Timers that are already due (a replayed history, a late timer run) fire now, so
+        # keep stepping until nothing automatic is left.
+        while True:
+            _guarded(lambda: workflow.do_engine_steps(did_complete_task=recorder))
+            if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
+                break
+        waiting = tuple(
+            _waiting_task(t)
+            for t in workflow.get_tasks(state=TaskState.READY)
+            if isinstance(t.task_spec, UserTask)
+        )
+        last = workflow.last_task
+        return EngineRun(
+            state=self._states.dump(workflow),
+            waiting_tasks=waiting,
+            passed=tuple(recorder.passed),
+            next_timer_at=_next_timer_at(workflow.event_manager.tasks.values()),
+            completed=bool(workflow.completed),
+            data=dict(last.data) if last is not None else {},
+        )
+
+
+def _guarded(step: Any) -> None:
+    """Run an engine step, turning engine failures into domain errors."""
+    try:
+        step()
+    except SpiffWorkflowException as err:
+        cause = getattr(err, "exception", None) or err.__cause__
+        if isinstance(cause, ConflictError | InvalidProcess):
+            raise cause from err
+        element = getattr(getattr(err, "task_spec", None), "bpmn_id", None)
+        reason = str(cause) if isinstance(cause, ItsmError) else str(err)
+        raise ProcessFailed(element or "?", reason) from err
+    except ItsmError:
+        raise
+    except Exception as err:  # a bug in a service-task function must not look like success
+        raise ProcessFailed("?", f"{type(err).__name__}: {err}") from err
+
+
+def _open_user_task(workflow: Any, task_id: str) -> Any:
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError, SpiffWorkflowException):
+        task = None
+    if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, UserTask):
+        raise ConflictError(f"task {task_id} is no longer open in this process instance")
+    return task
+
+
+def _waiting_task(task: Any) -> WaitingTask:
+    spec = user_task_spec(task.task_spec)
+    expression = (task.task_spec.extensions.get("properties") or {}).get("assign_to")
+    assignee = None
+    if expression:
+        try:
+            value = sandbox.evaluate(expression, task.data)
+            assignee = str(value) if value else None
+        except Exception:  # an unassignable task stays in its group's queue
+            assignee = None
+    return WaitingTask(task_id=str(task.id), spec=spec, assignee=assignee)
+
+
+def _next_timer_at(waiting: Iterable[Any]) -> datetime | None:
+    due: list[datetime] = []
+    for task in waiting:
+        definition = task.task_spec.event_definition
+        value = task._get_internal_data("event_value")
+        if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
+            due.append(TimerEventDefinition.get_datetime(value))
+    return min(due, default=None)

@@ -1,0 +1,137 @@
+"""Registering a ticket from any channel and starting its process on the latest version."""
+
+from __future__ import annotations
+
+from itsm.domain.commands import NewTicket
+from itsm.domain.directory import Person
+from itsm.domain.errors import FieldError, NotFound, ValidationFailed
+from itsm.domain.process import InstanceStatus
+from itsm.domain.tickets import Ticket, TicketStatus, format_ticket_number
+from itsm.services.policy import DeskPolicy
+from itsm.services.ports import Clock, ProcessEngine, UnitOfWork, UnitOfWorkFactory
+from itsm.services.processes import ProcessService
+from itsm.services.service_tasks import ServiceRegistry
+from itsm.services.steps import InstanceStep
+
+
+class IntakeService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        engine: ProcessEngine,
+        processes: ProcessService,
+        registry: ServiceRegistry,
+        clock: Clock,
+        policy: DeskPolicy,
+    ) -> None:
+        self._uow = uow
+        self._engine = engine
+        self._processes = processes
+        self._registry = registry
+        self._clock = clock
+        self._policy = policy
+
+    def register(self, command: NewTicket, actor: str) -> Ticket:
+        with self._uow() as uow:
+            ticket = self._register(uow, command, actor)
+            uow.commit()
+        return ticket
+
+    def _register(self, uow: UnitOfWork, command: NewTicket, actor: str) -> Ticket:
+        step = InstanceStep(uow, self._clock, self._registry, self._policy, actor)
+        client = uow.directory.client_by_code(command.client_code)
+        requester = self._requester(uow, command, client.id)
+        site_id = self._site(uow, command, client.id)
+        definition_id = uow.processes.latest_definition_id(self._policy.process_key)
+        if definition_id is None:
+            raise NotFound(
+                f"no version of process '{self._policy.process_key}' is deployed; "
+                "run `itsm process deploy bpmn/ticket_lifecycle.bpmn`"
+            )
+        definition = self._processes.definition(definition_id, uow)
+        counter = f"{self._policy.ticket_prefix}-{step.now.year}"
+        number = format_ticket_number(
+            self._policy.ticket_prefix, step.now.year, uow.tickets.next_sequence(counter)
+        )
+        service_type = command.service_type or client.default_service_type
+        ticket: Ticket = uow.tickets.add(
+            number=number,
+            client_id=client.id,
+            site_id=site_id,
+            requester_id=requester.id,
+            channel=command.channel,
+            category=command.category,
+            subject=command.subject,
+            description=command.description,
+            impact=command.impact,
+            urgency=command.urgency,
+            service_type=service_type,
+            change_type=command.change_type,
+            status=TicketStatus.NEW,
+            created_at=step.now,
+        )
+        step.audit(
+            ticket.id,
+            "ticket_registered",
+            f"Registered via {command.channel.value} by {actor}",
+            payload={"channel": command.channel.value, "subject": command.subject},
+        )
+        start_data = {
+            "ticket_id": ticket.id,
+            "ticket_number": number,
+            "client_id": client.id,
+            "sla_tier": client.sla_tier.value,
+            "service_type": service_type.value,
+            "category": command.category.value,
+            "impact": command.impact.value,
+            "urgency": command.urgency.value,
+            "change_type": command.change_type.value,
+            "requester_username": requester.username,
+            "auto_close_after": self._policy.auto_close_after,
+            "follow_up_after": self._policy.follow_up_after,
+        }
+        source = self._processes.source(definition_id, uow)
+        run = self._engine.start(source, definition.content_hash, start_data, step.invoke)
+        instance_id = uow.processes.add_instance(
+            ticket_id=ticket.id,
+            definition_id=definition_id,
+            state=run.state,
+            status=(InstanceStatus.COMPLETED if run.completed else InstanceStatus.RUNNING).value,
+            next_timer_at=run.next_timer_at,
+            at=step.now,
+        )
+        step.audit(
+            ticket.id,
+            "process_started",
+            f"Process {definition.key} v{definition.version} started",
+            instance_id=instance_id,
+            payload={"definition_id": definition_id},
+        )
+        step.apply(ticket.id, instance_id, None, run)
+        return uow.tickets.get(ticket.id)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _requester(uow: UnitOfWork, command: NewTicket, client_id: int) -> Person:
+        person: Person | None
+        try:
+            person = uow.directory.person_by_username(command.requester)
+        except NotFound:
+            person = None
+        if person is None or person.client_id != client_id:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "requester",
+                        f"'{command.requester}' is not a person of client {command.client_code}",
+                    )
+                ]
+            )
+        return person
+
+    @staticmethod
+    def _site(uow: UnitOfWork, command: NewTicket, client_id: int) -> int | None:
+        if command.site_id is None:
+            return None
+        if command.site_id not in {site.id for site in uow.directory.sites(client_id)}:
+            raise ValidationFailed([FieldError("site_id", "not a site of this client")])
+        return command.site_id

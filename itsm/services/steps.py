@@ -1,0 +1,187 @@
+"""One step of one ticket's process: run the engine, then write everything it changed.
+
+Every use case that moves an instance (intake, task completion, timers) goes through
+``InstanceStep`` so the same rules hold everywhere: engine state saved with a version check,
+task rows synchronised with what the engine waits for, the ticket's status following the
+model, and an audit event for each thing that happened — all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from itsm.domain.process import HumanTask, InstanceStatus, ProcessDefinition, TaskStatus
+from itsm.domain.tickets import Ticket, TicketStatus
+from itsm.services.policy import DeskPolicy
+from itsm.services.ports import (
+    Clock,
+    EngineRun,
+    JsonDict,
+    ProcessSource,
+    ServiceInvoker,
+    UnitOfWork,
+)
+from itsm.services.service_tasks import ServiceRegistry, TaskContext
+
+_UNRECORDED_KINDS = frozenset({"ExclusiveGateway", "ParallelGateway", "InclusiveGateway"})
+
+
+def source_of(definition: ProcessDefinition) -> ProcessSource:
+    return ProcessSource(definition.bpmn_xml, definition.dmn_xml, definition.forms)
+
+
+class InstanceStep:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        registry: ServiceRegistry,
+        policy: DeskPolicy,
+        actor: str,
+    ) -> None:
+        self.uow = uow
+        self.now: datetime = clock.now()
+        self.actor = actor
+        self.context = TaskContext(uow=uow, now=self.now, clock=clock, policy=policy, actor=actor)
+        self.invoke: ServiceInvoker = registry.invoker(self.context)
+
+    def audit(
+        self,
+        ticket_id: int,
+        kind: str,
+        summary: str,
+        *,
+        instance_id: int | None = None,
+        task_id: str | None = None,
+        element_id: str | None = None,
+        payload: JsonDict | None = None,
+    ) -> None:
+        self.context.events.append(
+            {
+                "ticket_id": ticket_id,
+                "instance_id": instance_id,
+                "task_id": task_id,
+                "element_id": element_id,
+                "kind": kind,
+                "summary": summary[:400],
+                "payload": payload or {},
+            }
+        )
+
+    def apply(
+        self, ticket_id: int, instance_id: int, expected_version: int | None, run: EngineRun
+    ) -> None:
+        """Persist the run; ``expected_version`` None means the instance row is new."""
+        for element in run.passed:
+            if element.kind not in _UNRECORDED_KINDS:
+                self.audit(
+                    ticket_id,
+                    "step",
+                    element.name,
+                    instance_id=instance_id,
+                    element_id=element.element_id,
+                    payload={"type": element.kind},
+                )
+        ticket = self.uow.tickets.get(ticket_id)
+        self._sync_tasks(ticket, instance_id, run)
+        self._follow_model_status(ticket, run)
+        status = InstanceStatus.COMPLETED if run.completed else InstanceStatus.RUNNING
+        if expected_version is not None:
+            self.uow.processes.save_instance(
+                instance_id,
+                expected_version=expected_version,
+                state=run.state,
+                status=status.value,
+                next_timer_at=run.next_timer_at,
+                at=self.now,
+            )
+        if run.completed:
+            self.audit(ticket_id, "process_completed", "Process completed", instance_id=instance_id)
+        self.flush_audit(instance_id)
+
+    def flush_audit(self, instance_id: int | None = None) -> None:
+        events = [
+            {
+                "occurred_at": self.now,
+                "actor": self.actor,
+                "instance_id": instance_id,
+                "task_id": None,
+                "element_id": None,
+                **event,
+            }
+            for event in self.context.events
+        ]
+        self.context.events.clear()
+        self.uow.audit.record_many(events)
+
+    def _sync_tasks(self, ticket: Ticket, instance_id: int, run: EngineRun) -> None:
+        open_rows = {task.id: task for task in self.uow.tasks.open_for_instance(instance_id)}
+        waiting_ids = {waiting.task_id for waiting in run.waiting_tasks}
+        vanished = [task for task_id, task in open_rows.items() if task_id not in waiting_ids]
+        self.uow.tasks.cancel([task.id for task in vanished], self.now)
+        for task in vanished:
+            self.audit(
+                ticket.id,
+                "task_cancelled",
+                f"{task.name} no longer needed",
+                instance_id=instance_id,
+                task_id=task.id,
+                element_id=task.element_id,
+            )
+        new_rows = []
+        for waiting in run.waiting_tasks:
+            if waiting.task_id in open_rows:
+                continue
+            spec = waiting.spec
+            client_facing = spec.candidate_group in ("requester", "coordinator")
+            new_rows.append(
+                HumanTask(
+                    id=waiting.task_id,
+                    instance_id=instance_id,
+                    ticket_id=ticket.id,
+                    client_id=ticket.client_id,
+                    element_id=spec.element_id,
+                    name=spec.name,
+                    candidate_group=spec.candidate_group,
+                    form_key=spec.form_key,
+                    status=TaskStatus.OPEN,
+                    created_at=self.now,
+                    assignee=waiting.assignee,
+                    claimed_at=self.now if waiting.assignee else None,
+                    due_at=None
+                    if client_facing
+                    else (ticket.resolution_due_at or ticket.reaction_due_at),
+                )
+            )
+            who = f" for {waiting.assignee}" if waiting.assignee else ""
+            self.audit(
+                ticket.id,
+                "task_created",
+                f"Waiting: {spec.name}{who}",
+                instance_id=instance_id,
+                task_id=waiting.task_id,
+                element_id=spec.element_id,
+                payload={"candidate_group": spec.candidate_group},
+            )
+        self.uow.tasks.add_many(new_rows)
+
+    def _follow_model_status(self, ticket: Ticket, run: EngineRun) -> None:
+        if ticket.status.is_final:
+            return
+        changes: dict[str, Any] = {}
+        for waiting in run.waiting_tasks:
+            if waiting.spec.ticket_status and "status" not in changes:
+                changes["status"] = TicketStatus(waiting.spec.ticket_status)
+            if waiting.spec.support_line and "support_line" not in changes:
+                changes["support_line"] = waiting.spec.support_line
+        changes = {k: v for k, v in changes.items() if getattr(ticket, k) != v}
+        if changes:
+            self.uow.tickets.update(ticket.id, self.now, **changes)
+            if "status" in changes:
+                self.audit(
+                    ticket.id,
+                    "status_changed",
+                    f"Status {ticket.status.value} → {changes['status'].value}",
+                    payload={"from": ticket.status.value, "to": changes["status"].value},
+                )

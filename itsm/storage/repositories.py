@@ -1,0 +1,672 @@
+"""Repositories: the queries and writes each use case needs, one small class per aggregate.
+
+All of them share the unit of work's connection, so everything a step changes commits or
+rolls back together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult, and_, func, insert, or_, select, update
+
+from itsm.domain.calendar import BusinessCalendar
+from itsm.domain.directory import Client, Person, Site
+from itsm.domain.errors import ConflictError, NotFound
+from itsm.domain.packages import PackageBalance
+from itsm.domain.process import HumanTask, ProcessDefinition, ProcessInstance, TaskStatus
+from itsm.domain.sla import ServiceType
+from itsm.domain.tickets import Ticket
+from itsm.storage import tables as t
+from itsm.storage.rows import (
+    calendar_to_json,
+    client_from_row,
+    definition_from_row,
+    instance_from_row,
+    person_from_row,
+    site_from_row,
+    task_from_row,
+    ticket_from_row,
+)
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "insert returned no primary key"
+    return int(key[0])
+
+
+def _enum_value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+class DirectoryRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add_client(
+        self,
+        *,
+        code: str,
+        name: str,
+        sla_tier: str,
+        default_service_type: str,
+        language: str,
+        calendar: BusinessCalendar,
+        created_at: datetime,
+    ) -> int:
+        return _new_id(
+            self._db.execute(
+                insert(t.clients).values(
+                    code=code,
+                    name=name,
+                    sla_tier=_enum_value(sla_tier),
+                    default_service_type=_enum_value(default_service_type),
+                    language=language,
+                    calendar=calendar_to_json(calendar),
+                    created_at=created_at,
+                )
+            )
+        )
+
+    def set_coordinator(self, client_id: int, person_id: int) -> None:
+        self._db.execute(
+            update(t.clients).where(t.clients.c.id == client_id).values(coordinator_id=person_id)
+        )
+
+    def add_site(self, client_id: int, name: str, address: str) -> int:
+        return _new_id(
+            self._db.execute(
+                insert(t.sites).values(client_id=client_id, name=name, address=address)
+            )
+        )
+
+    def add_person(
+        self,
+        *,
+        username: str,
+        full_name: str,
+        role: str,
+        client_id: int | None,
+        email: str | None = None,
+        phone: str | None = None,
+        is_authorised: bool = False,
+    ) -> int:
+        return _new_id(
+            self._db.execute(
+                insert(t.people).values(
+                    username=username,
+                    full_name=full_name,
+                    role=_enum_value(role),
+                    client_id=client_id,
+                    email=email,
+                    phone=phone,
+                    is_authorised=is_authorised,
+                    active=True,
+                )
+            )
+        )
+
+    def client(self, client_id: int) -> Client:
+        row = (
+            self._db.execute(select(t.clients).where(t.clients.c.id == client_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"client {client_id} not found")
+        return client_from_row(row)
+
+    def client_by_code(self, code: str) -> Client:
+        row = self._db.execute(select(t.clients).where(t.clients.c.code == code)).mappings().first()
+        if row is None:
+            raise NotFound(f"client '{code}' not found")
+        return client_from_row(row)
+
+    def clients(self) -> list[Client]:
+        rows = self._db.execute(select(t.clients).order_by(t.clients.c.code)).mappings()
+        return [client_from_row(row) for row in rows]
+
+    def sites(self, client_id: int) -> list[Site]:
+        rows = self._db.execute(
+            select(t.sites).where(t.sites.c.client_id == client_id).order_by(t.sites.c.id)
+        ).mappings()
+        return [site_from_row(row) for row in rows]
+
+    def person(self, person_id: int) -> Person:
+        row = (
+            self._db.execute(select(t.people).where(t.people.c.id == person_id)).mappings().first()
+        )
+        if row is None:
+            raise NotFound(f"person {person_id} not found")
+        return person_from_row(row)
+
+    def person_by_username(self, username: str) -> Person:
+        row = (
+            self._db.execute(select(t.people).where(t.people.c.username == username))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"person '{username}' not found")
+        return person_from_row(row)
+
+    def people(self, *, role: str | None = None, client_id: int | None = None) -> list[Person]:
+        query = select(t.people).where(t.people.c.active.is_(True)).order_by(t.people.c.id)
+        if role is not None:
+            query = query.where(t.people.c.role == _enum_value(role))
+        if client_id is not None:
+            query = query.where(t.people.c.client_id == client_id)
+        return [person_from_row(row) for row in self._db.execute(query).mappings()]
+
+    def any_client(self) -> bool:
+        return self._db.execute(select(t.clients.c.id).limit(1)).first() is not None
+
+
+class TicketRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def next_sequence(self, counter: str) -> int:
+        bumped = self._db.execute(
+            update(t.ticket_counters)
+            .where(t.ticket_counters.c.name == counter)
+            .values(value=t.ticket_counters.c.value + 1)
+            .returning(t.ticket_counters.c.value)
+        ).scalar()
+        if bumped is not None:
+            return int(bumped)
+        self._db.execute(insert(t.ticket_counters).values(name=counter, value=1))
+        return 1
+
+    def add(self, **values: Any) -> Ticket:
+        values = {key: _enum_value(value) for key, value in values.items()}
+        values.setdefault("updated_at", values["created_at"])
+        values.setdefault("version", 1)
+        values.setdefault("reopen_count", 0)
+        ticket_id = _new_id(self._db.execute(insert(t.tickets).values(**values)))
+        return self.get(int(ticket_id))
+
+    def get(self, ticket_id: int) -> Ticket:
+        row = (
+            self._db.execute(select(t.tickets).where(t.tickets.c.id == ticket_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"ticket {ticket_id} not found")
+        return ticket_from_row(row)
+
+    def get_by_number(self, number: str) -> Ticket:
+        row = (
+            self._db.execute(select(t.tickets).where(t.tickets.c.number == number))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"ticket {number} not found")
+        return ticket_from_row(row)
+
+    def update(self, ticket_id: int, at: datetime, **changes: Any) -> None:
+        changes = {key: _enum_value(value) for key, value in changes.items()}
+        self._db.execute(
+            update(t.tickets)
+            .where(t.tickets.c.id == ticket_id)
+            .values(updated_at=at, version=t.tickets.c.version + 1, **changes)
+        )
+
+    def recent(self, *, client_id: int | None = None, limit: int = 50) -> list[Ticket]:
+        query = select(t.tickets).order_by(t.tickets.c.id.desc()).limit(limit)
+        if client_id is not None:
+            query = query.where(t.tickets.c.client_id == client_id)
+        return [ticket_from_row(row) for row in self._db.execute(query).mappings()]
+
+    def count(self) -> int:
+        return int(self._db.execute(select(func.count()).select_from(t.tickets)).scalar_one())
+
+
+class ProcessRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add_definition(
+        self,
+        *,
+        key: str,
+        content_hash: str,
+        bpmn_xml: str,
+        dmn_xml: dict[str, str],
+        forms: dict[str, Any],
+        deployed_by: str,
+        deployed_at: datetime,
+        comment: str,
+    ) -> ProcessDefinition:
+        latest = self._db.execute(
+            select(func.max(t.process_definitions.c.version)).where(
+                t.process_definitions.c.key == key
+            )
+        ).scalar()
+        definition_id = _new_id(
+            self._db.execute(
+                insert(t.process_definitions).values(
+                    key=key,
+                    version=(latest or 0) + 1,
+                    content_hash=content_hash,
+                    bpmn_xml=bpmn_xml,
+                    dmn_json=json.dumps(dmn_xml),
+                    forms_json=json.dumps(forms),
+                    deployed_by=deployed_by,
+                    deployed_at=deployed_at,
+                    comment=comment,
+                )
+            )
+        )
+        return self.definition(int(definition_id))
+
+    def definition(self, definition_id: int) -> ProcessDefinition:
+        row = (
+            self._db.execute(
+                select(t.process_definitions).where(t.process_definitions.c.id == definition_id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"process definition {definition_id} not found")
+        return definition_from_row(row)
+
+    def latest_definition_id(self, key: str) -> int | None:
+        found = self._db.execute(
+            select(t.process_definitions.c.id)
+            .where(t.process_definitions.c.key == key)
+            .order_by(t.process_definitions.c.version.desc())
+            .limit(1)
+        ).scalar()
+        return None if found is None else int(found)
+
+    def definition_ids(self, key: str | None = None) -> list[int]:
+        query = select(t.process_definitions.c.id).order_by(
+            t.process_definitions.c.key, t.process_definitions.c.version
+        )
+        if key is not None:
+            query = query.where(t.process_definitions.c.key == key)
+        return [int(each) for each in self._db.execute(query).scalars()]
+
+    def add_instance(
+        self,
+        *,
+        ticket_id: int,
+        definition_id: int,
+        state: str,
+        status: str,
+        next_timer_at: datetime | None,
+        at: datetime,
+    ) -> int:
+        return _new_id(
+            self._db.execute(
+                insert(t.process_instances).values(
+                    ticket_id=ticket_id,
+                    definition_id=definition_id,
+                    state=state,
+                    status=status,
+                    next_timer_at=next_timer_at,
+                    started_at=at,
+                    updated_at=at,
+                    version=1,
+                )
+            )
+        )
+
+    def instance(self, instance_id: int) -> ProcessInstance:
+        row = (
+            self._db.execute(
+                select(t.process_instances).where(t.process_instances.c.id == instance_id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"process instance {instance_id} not found")
+        return instance_from_row(row)
+
+    def instance_for_ticket(self, ticket_id: int) -> ProcessInstance | None:
+        row = (
+            self._db.execute(
+                select(t.process_instances).where(t.process_instances.c.ticket_id == ticket_id)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else instance_from_row(row)
+
+    def save_instance(
+        self,
+        instance_id: int,
+        *,
+        expected_version: int,
+        state: str,
+        status: str,
+        next_timer_at: datetime | None,
+        at: datetime,
+    ) -> int:
+        """Write new engine state only if nobody else did since it was read."""
+        result = self._db.execute(
+            update(t.process_instances)
+            .where(
+                t.process_instances.c.id == instance_id,
+                t.process_instances.c.version == expected_version,
+            )
+            .values(
+                state=state,
+                status=status,
+                next_timer_at=next_timer_at,
+                updated_at=at,
+                version=expected_version + 1,
+            )
+        )
+        if result.rowcount != 1:
+            raise ConflictError(
+                "the ticket's process was changed by someone else in the meantime; "
+                "reload and try again"
+            )
+        return expected_version + 1
+
+    def due_instance_ids(self, now: datetime, limit: int) -> list[int]:
+        query = (
+            select(t.process_instances.c.id)
+            .where(
+                t.process_instances.c.status == "running",
+                t.process_instances.c.next_timer_at <= now,
+            )
+            .order_by(t.process_instances.c.next_timer_at)
+            .limit(limit)
+        )
+        return [int(each) for each in self._db.execute(query).scalars()]
+
+
+class HumanTaskRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add_many(self, tasks: Sequence[HumanTask]) -> None:
+        if tasks:
+            self._db.execute(
+                insert(t.human_tasks),
+                [{**vars(task), "status": task.status.value} for task in tasks],
+            )
+
+    def get(self, task_id: str) -> HumanTask:
+        row = (
+            self._db.execute(select(t.human_tasks).where(t.human_tasks.c.id == task_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"task {task_id} not found")
+        return task_from_row(row)
+
+    def open_for_instance(self, instance_id: int) -> list[HumanTask]:
+        rows = self._db.execute(
+            select(t.human_tasks).where(
+                t.human_tasks.c.instance_id == instance_id,
+                t.human_tasks.c.status == TaskStatus.OPEN.value,
+            )
+        ).mappings()
+        return [task_from_row(row) for row in rows]
+
+    def for_ticket(self, ticket_id: int) -> list[HumanTask]:
+        rows = self._db.execute(
+            select(t.human_tasks)
+            .where(t.human_tasks.c.ticket_id == ticket_id)
+            .order_by(t.human_tasks.c.created_at)
+        ).mappings()
+        return [task_from_row(row) for row in rows]
+
+    def complete(self, task_id: str, actor: str, at: datetime) -> None:
+        result = self._db.execute(
+            update(t.human_tasks)
+            .where(t.human_tasks.c.id == task_id, t.human_tasks.c.status == TaskStatus.OPEN.value)
+            .values(
+                status=TaskStatus.COMPLETED.value,
+                completed_at=at,
+                completed_by=actor,
+                version=t.human_tasks.c.version + 1,
+            )
+        )
+        if result.rowcount != 1:
+            raise ConflictError(f"task {task_id} was completed by someone else in the meantime")
+
+    def cancel(self, task_ids: Iterable[str], at: datetime) -> None:
+        ids = list(task_ids)
+        if ids:
+            self._db.execute(
+                update(t.human_tasks)
+                .where(t.human_tasks.c.id.in_(ids))
+                .values(status=TaskStatus.CANCELLED.value, completed_at=at)
+            )
+
+    def assign(
+        self, task_id: str, assignee: str | None, at: datetime, *, only_if_unclaimed_by: str | None
+    ) -> None:
+        """Set the assignee; with ``only_if_unclaimed_by`` it succeeds only for a free task."""
+        conditions = [
+            t.human_tasks.c.id == task_id,
+            t.human_tasks.c.status == TaskStatus.OPEN.value,
+        ]
+        if only_if_unclaimed_by is not None:
+            conditions.append(
+                or_(
+                    t.human_tasks.c.assignee.is_(None),
+                    t.human_tasks.c.assignee == only_if_unclaimed_by,
+                )
+            )
+        result = self._db.execute(
+            update(t.human_tasks)
+            .where(and_(*conditions))
+            .values(
+                assignee=assignee,
+                claimed_at=at if assignee else None,
+                version=t.human_tasks.c.version + 1,
+            )
+        )
+        if result.rowcount != 1:
+            raise ConflictError(f"task {task_id} was claimed or completed by someone else")
+
+    def inbox(
+        self,
+        *,
+        groups: Iterable[str] | None = None,
+        assignee: str | None = None,
+        client_id: int | None = None,
+        limit: int = 200,
+    ) -> list[HumanTask]:
+        query = (
+            select(t.human_tasks)
+            .where(t.human_tasks.c.status == TaskStatus.OPEN.value)
+            .order_by(
+                t.human_tasks.c.due_at.is_(None), t.human_tasks.c.due_at, t.human_tasks.c.created_at
+            )
+            .limit(limit)
+        )
+        if groups is not None:
+            query = query.where(t.human_tasks.c.candidate_group.in_(list(groups)))
+        if assignee is not None:
+            query = query.where(t.human_tasks.c.assignee == assignee)
+        if client_id is not None:
+            query = query.where(t.human_tasks.c.client_id == client_id)
+        return [task_from_row(row) for row in self._db.execute(query).mappings()]
+
+    def open_load(self, usernames: Iterable[str]) -> dict[str, int]:
+        names = list(usernames)
+        rows = self._db.execute(
+            select(t.human_tasks.c.assignee, func.count())
+            .where(
+                t.human_tasks.c.status == TaskStatus.OPEN.value,
+                t.human_tasks.c.assignee.in_(names),
+            )
+            .group_by(t.human_tasks.c.assignee)
+        ).all()
+        load = dict.fromkeys(names, 0)
+        load.update({name: int(count) for name, count in rows})
+        return load
+
+
+class AuditLog:
+    """Append-only: events are inserted, never updated or deleted."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def record_many(self, events: Sequence[dict[str, Any]]) -> None:
+        if events:
+            self._db.execute(
+                insert(t.audit_events),
+                [
+                    {**event, "payload": json.dumps(event.get("payload") or {}, default=str)}
+                    for event in events
+                ],
+            )
+
+    def for_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            select(t.audit_events)
+            .where(t.audit_events.c.ticket_id == ticket_id)
+            .order_by(t.audit_events.c.id)
+        ).mappings()
+        return [{**row, "payload": json.loads(row["payload"])} for row in rows]
+
+
+class Outbox:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(self, **message: Any) -> None:
+        message["context"] = json.dumps(message["context"], default=str)
+        self._db.execute(insert(t.outbox).values(**message))
+
+    def for_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            select(t.outbox).where(t.outbox.c.ticket_id == ticket_id).order_by(t.outbox.c.id)
+        ).mappings()
+        return [{**row, "context": json.loads(row["context"])} for row in rows]
+
+
+class KnowledgeBase:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add_article(self, **article: Any) -> int:
+        return _new_id(self._db.execute(insert(t.kb_articles).values(**article)))
+
+    def article_for_ticket(self, ticket_id: int) -> dict[str, Any] | None:
+        row = (
+            self._db.execute(select(t.kb_articles).where(t.kb_articles.c.ticket_id == ticket_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else dict(row)
+
+
+class WorkLog:
+    """Time spent, prepaid hour packages and field visits."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add_time_entry(self, **entry: Any) -> None:
+        entry = {key: _enum_value(value) for key, value in entry.items()}
+        self._db.execute(insert(t.time_entries).values(**entry))
+
+    def minutes_for_ticket(self, ticket_id: int) -> int:
+        total = self._db.execute(
+            select(func.coalesce(func.sum(t.time_entries.c.minutes), 0)).where(
+                t.time_entries.c.ticket_id == ticket_id
+            )
+        ).scalar_one()
+        return int(total)
+
+    def add_package(
+        self,
+        *,
+        client_id: int,
+        service_type: ServiceType,
+        hours: int,
+        price_pln: Decimal,
+        purchased_at: datetime,
+        expires_at: datetime,
+    ) -> int:
+        return _new_id(
+            self._db.execute(
+                insert(t.hour_packages).values(
+                    client_id=client_id,
+                    service_type=service_type.value,
+                    hours=hours,
+                    price_pln=price_pln,
+                    purchased_at=purchased_at,
+                    expires_at=expires_at,
+                    minutes_used=0,
+                )
+            )
+        )
+
+    def package_balances(self, client_id: int) -> list[PackageBalance]:
+        rows = self._db.execute(
+            select(t.hour_packages).where(t.hour_packages.c.client_id == client_id)
+        ).mappings()
+        return [
+            PackageBalance(
+                package_id=row["id"],
+                service_type=ServiceType(row["service_type"]),
+                purchased_at=row["purchased_at"],
+                expires_at=row["expires_at"],
+                minutes_total=row["hours"] * 60,
+                minutes_used=row["minutes_used"],
+            )
+            for row in rows
+        ]
+
+    def deduct(self, ticket_id: int, package_id: int | None, minutes: int, at: datetime) -> None:
+        if package_id is not None:
+            self._db.execute(
+                update(t.hour_packages)
+                .where(t.hour_packages.c.id == package_id)
+                .values(minutes_used=t.hour_packages.c.minutes_used + minutes)
+            )
+        self._db.execute(
+            insert(t.package_deductions).values(
+                ticket_id=ticket_id, package_id=package_id, minutes=minutes, deducted_at=at
+            )
+        )
+
+    def deductions_for_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            select(t.package_deductions).where(t.package_deductions.c.ticket_id == ticket_id)
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def add_field_visit(self, **visit: Any) -> int:
+        return _new_id(self._db.execute(insert(t.field_visits).values(**visit)))
+
+    def open_field_visit_id(self, ticket_id: int) -> int | None:
+        found = self._db.execute(
+            select(t.field_visits.c.id)
+            .where(t.field_visits.c.ticket_id == ticket_id, t.field_visits.c.status == "ordered")
+            .order_by(t.field_visits.c.id.desc())
+            .limit(1)
+        ).scalar()
+        return None if found is None else int(found)
+
+    def report_field_visit(self, visit_id: int, **report: Any) -> None:
+        self._db.execute(
+            update(t.field_visits).where(t.field_visits.c.id == visit_id).values(**report)
+        )
+
+    def field_visits_for_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            select(t.field_visits).where(t.field_visits.c.ticket_id == ticket_id)
+        ).mappings()
+        return [dict(row) for row in rows]
