@@ -46,6 +46,15 @@ OPERATIONS: dict[str, set[str]] = {
     "assign_engineer": {"ticket_id", "group"},
     "hand_off_to_vendor": {"ticket_id", "vendor_name", "vendor_kind", "vendor_reference"},
     "schedule_field_visit": {"ticket_id", "ordered_by"},
+    "record_visit_report": {
+        "ticket_id",
+        "technician",
+        "arrived_at",
+        "minutes",
+        "outcome",
+        "parts_used",
+        "report",
+    },
     "mark_resolved": {"ticket_id"},
     "reopen_ticket": {"ticket_id"},
     "close_ticket": {"ticket_id", "closure"},
@@ -106,6 +115,9 @@ def _stub_result(operation: str, p: dict[str, Any]) -> dict[str, Any]:
     if operation == "schedule_field_visit":
         assert p["ordered_by"], p
         return {"scheduled": True, "ordered_by": p["ordered_by"], "technician": "tomasz.wojcik"}
+    if operation == "record_visit_report":
+        assert p["technician"] and p["minutes"] and p["outcome"], p
+        return {"visit_id": 1, "outcome": p["outcome"]}
     if operation == "mark_resolved":
         return {"status": "resolved"}
     if operation == "reopen_ticket":

@@ -15,18 +15,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import inspect as sqlalchemy_inspect
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from itsm.bootstrap import build
 from itsm.clock import ManualClock
 from itsm.directory_seed import seed_directory
+from itsm.domain.commands import NewTicket
 from itsm.domain.errors import ItsmError
 from itsm.domain.people import Role
 from itsm.process_files import read_process_source
 from itsm.scenarios import Scenario, ScenarioPlayer, load_scenarios, ticket_command
 from itsm.settings import Settings
+from itsm.storage.database import create_database_engine
 from itsm.storage.migrate import upgrade_database
-from itsm.storage.tables import metadata
+from itsm.storage.tables import clients, metadata
 
 # How often each path occurs: most tickets end at the 1st line (the ~90 % FCR goal).
 PATH_WEIGHTS = {
@@ -76,6 +79,7 @@ CHANGE_SUBJECTS = {
     "software_removal": "Uninstall legacy accounting software",
     "infrastructure_change": "Change firewall rule for supplier VPN",
 }
+LIVE_WORK_WINDOW = timedelta(days=6)
 CHANNELS = ["portal", "email", "email", "phone", "phone", "sms", "api", "monitoring"]
 
 
@@ -102,21 +106,26 @@ class DemoReport:
 
 
 def _reset_database(url: str, *, allowed: bool) -> None:
-    from itsm.storage.database import create_database_engine
-
+    """Drop every table so the demo starts clean; data is only wiped when ``allowed``."""
     engine = create_database_engine(url)
-    with engine.connect() as connection:
-        if sqlalchemy_inspect(connection).get_table_names():
-            if not allowed:
-                engine.dispose()
+    try:
+        with engine.connect() as connection:
+            existing = sqlalchemy_inspect(connection).get_table_names()
+            holds_data = (
+                "clients" in existing
+                and connection.execute(select(clients.c.id).limit(1)).first() is not None
+            )
+            if holds_data and not allowed:
                 raise ItsmError(
-                    f"{make_url(url).render_as_string()} already holds tables; "
-                    "`itsm demo --reset` wipes them and seeds a fresh demo"
+                    f"{make_url(url).render_as_string()} already holds data; "
+                    "`itsm demo --reset` wipes it and seeds a fresh demo"
                 )
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-            metadata.drop_all(connection)
-        connection.commit()
-    engine.dispose()
+            if existing:
+                connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+                metadata.drop_all(connection)
+            connection.commit()
+    finally:
+        engine.dispose()
 
 
 def _working_instant(rng: random.Random, day: datetime) -> datetime:
@@ -203,18 +212,22 @@ def _replay_history(
             description=f"{subject}. Reported by {requester}.",
             channel=rng.choice(CHANNELS),
         )
-        command = command.model_copy(
-            update={
+        command = NewTicket.model_validate(
+            {
+                **command.model_dump(),
                 "category": category,
                 "impact": rng.choice(["low", "medium", "medium", "high"]),
                 "urgency": rng.choice(["low", "medium", "high"]),
             }
         )
         ticket = services.intake.register(command, requester)
+        # The last days' tickets stop part-way, so the inboxes hold live work.
+        recent = end - moment < LIVE_WORK_WINDOW
         playback = player.play(
             scenario,
             ticket.number,
             until=end,
+            max_steps=rng.randrange(len(scenario.steps)) if recent else None,
             gap=lambda: timedelta(minutes=rng.choice([5, 15, 40, 90, 180, 600, 1440])),
             data_for=lambda data: _vary(data, clock, rng),
         )

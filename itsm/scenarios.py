@@ -105,9 +105,10 @@ class ScenarioPlayer:
         gap: Callable[[], timedelta] = lambda: timedelta(minutes=30),
         until: datetime | None = None,
         data_for: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
+        max_steps: int | None = None,
     ) -> Playback:
         playback = Playback(ticket_number)
-        for step in scenario.steps:
+        for step in scenario.steps[:max_steps]:
             if "timer" in step:
                 due = self._next_timer_at(ticket_number)
                 if due is None:
@@ -135,7 +136,7 @@ class ScenarioPlayer:
                 self._services.tasks.complete(task.id, data, actor)
                 playback.actors.append(actor)
             playback.completed_steps += 1
-        playback.finished = True
+        playback.finished = playback.completed_steps == len(scenario.steps)
         return playback
 
     def default_actor(self, task: HumanTask, ticket: Ticket) -> str:

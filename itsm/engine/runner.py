@@ -32,6 +32,7 @@ from itsm.services.ports import (
     ProcessModel,
     ProcessSource,
     ServiceInvoker,
+    StepObserver,
     WaitingTask,
 )
 
@@ -65,15 +66,22 @@ class _ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
 
 class _StepRecorder:
-    def __init__(self) -> None:
+    """Collects the BPMN elements a run passes and tells the observer before each one runs,
+    so whatever a service task records appears after the step that caused it."""
+
+    def __init__(self, observe: StepObserver | None) -> None:
         self.passed: list[PassedElement] = []
+        self._observe = observe
 
     def __call__(self, task: Any) -> None:
         spec = task.task_spec
         if spec.bpmn_id is not None:
-            self.passed.append(
-                PassedElement(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__)
+            element = PassedElement(
+                spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__
             )
+            self.passed.append(element)
+            if self._observe is not None:
+                self._observe(element)
 
 
 class SpiffProcessEngine:
@@ -88,7 +96,12 @@ class SpiffProcessEngine:
         return parse_source(source, validate=validate).model
 
     def start(
-        self, source: ProcessSource, content_hash: str, data: JsonDict, invoke: ServiceInvoker
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        data: JsonDict,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
     ) -> EngineRun:
         parsed = self._specs.get(source, content_hash)
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
@@ -96,7 +109,7 @@ class SpiffProcessEngine:
         # Scripts and service parameters read the start task's data, not workflow.data.
         start_task = workflow.get_tasks(state=TaskState.READY)[0]
         start_task.data.update(data)
-        return self._run_to_wait(workflow, _StepRecorder())
+        return self._run_to_wait(workflow, _StepRecorder(observe))
 
     def complete_task(
         self,
@@ -106,20 +119,25 @@ class SpiffProcessEngine:
         task_id: str,
         variables: JsonDict,
         invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
     ) -> EngineRun:
         workflow = self._restore(source, content_hash, state, invoke)
         task = _open_user_task(workflow, task_id)
-        recorder = _StepRecorder()
         task.data.update(variables)
         _guarded(task.run)
-        recorder(task)
-        return self._run_to_wait(workflow, recorder)
+        # The completed task itself is recorded by the caller, with who did it and what.
+        return self._run_to_wait(workflow, _StepRecorder(observe))
 
     def fire_due_timers(
-        self, source: ProcessSource, content_hash: str, state: str, invoke: ServiceInvoker
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
     ) -> EngineRun:
         workflow = self._restore(source, content_hash, state, invoke)
-        return self._run_to_wait(workflow, _StepRecorder())
+        return self._run_to_wait(workflow, _StepRecorder(observe))
 
     def _restore(
         self, source: ProcessSource, content_hash: str, state: str, invoke: ServiceInvoker
@@ -133,7 +151,7 @@ class SpiffProcessEngine:
         # Timers that are already due (a replayed history, a late timer run) fire now, so
         # keep stepping until nothing automatic is left.
         while True:
-            _guarded(lambda: workflow.do_engine_steps(did_complete_task=recorder))
+            _guarded(lambda: workflow.do_engine_steps(will_complete_task=recorder))
             if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
                 break
         waiting = tuple(

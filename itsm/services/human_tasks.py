@@ -193,6 +193,7 @@ class HumanTaskService:
             task_id,
             variables,
             step.invoke,
+            step.observer_for(ticket.id),
         )
         step.apply(ticket.id, instance.id, instance.version, run)
         return Completion(ticket.number, uow.tasks.open_for_instance(instance.id))

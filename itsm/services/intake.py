@@ -90,8 +90,16 @@ class IntakeService:
             "auto_close_after": self._policy.auto_close_after,
             "follow_up_after": self._policy.follow_up_after,
         }
+        step.audit(
+            ticket.id,
+            "process_started",
+            f"Process {definition.key} v{definition.version} started",
+            payload={"definition_id": definition_id},
+        )
         source = self._processes.source(definition_id, uow)
-        run = self._engine.start(source, definition.content_hash, start_data, step.invoke)
+        run = self._engine.start(
+            source, definition.content_hash, start_data, step.invoke, step.observer_for(ticket.id)
+        )
         instance_id = uow.processes.add_instance(
             ticket_id=ticket.id,
             definition_id=definition_id,
@@ -99,13 +107,6 @@ class IntakeService:
             status=(InstanceStatus.COMPLETED if run.completed else InstanceStatus.RUNNING).value,
             next_timer_at=run.next_timer_at,
             at=step.now,
-        )
-        step.audit(
-            ticket.id,
-            "process_started",
-            f"Process {definition.key} v{definition.version} started",
-            instance_id=instance_id,
-            payload={"definition_id": definition_id},
         )
         step.apply(ticket.id, instance_id, None, run)
         return uow.tickets.get(ticket.id)  # type: ignore[no-any-return]

@@ -19,6 +19,9 @@ JsonDict = dict[str, Any]
 ServiceInvoker = Callable[[str, JsonDict], JsonDict]
 """Runs a BPMN service task: (operation name, evaluated parameters) -> JSON-able result."""
 
+StepObserver = Callable[["PassedElement"], None]
+"""Told about each BPMN element just before the engine runs it, in execution order."""
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -103,7 +106,12 @@ class ProcessEngine(Protocol):
         ...
 
     def start(
-        self, source: ProcessSource, content_hash: str, data: JsonDict, invoke: ServiceInvoker
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        data: JsonDict,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
     ) -> EngineRun: ...
 
     def complete_task(
@@ -114,12 +122,18 @@ class ProcessEngine(Protocol):
         task_id: str,
         variables: JsonDict,
         invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
     ) -> EngineRun:
         """Merge already-validated variables into the task, complete it, run to the next wait."""
         ...
 
     def fire_due_timers(
-        self, source: ProcessSource, content_hash: str, state: str, invoke: ServiceInvoker
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
     ) -> EngineRun: ...
 
 

@@ -18,8 +18,10 @@ from itsm.services.ports import (
     Clock,
     EngineRun,
     JsonDict,
+    PassedElement,
     ProcessSource,
     ServiceInvoker,
+    StepObserver,
     UnitOfWork,
 )
 from itsm.services.service_tasks import ServiceRegistry, TaskContext
@@ -46,6 +48,21 @@ class InstanceStep:
         self.context = TaskContext(uow=uow, now=self.now, clock=clock, policy=policy, actor=actor)
         self.invoke: ServiceInvoker = registry.invoker(self.context)
 
+    def observer_for(self, ticket_id: int) -> StepObserver:
+        """Engine hook recording each element as it runs, before anything it does itself."""
+
+        def observe(element: PassedElement) -> None:
+            if element.kind not in _UNRECORDED_KINDS:
+                self.audit(
+                    ticket_id,
+                    "step",
+                    element.name,
+                    element_id=element.element_id,
+                    payload={"type": element.kind},
+                )
+
+        return observe
+
     def audit(
         self,
         ticket_id: int,
@@ -57,32 +74,22 @@ class InstanceStep:
         element_id: str | None = None,
         payload: JsonDict | None = None,
     ) -> None:
-        self.context.events.append(
-            {
-                "ticket_id": ticket_id,
-                "instance_id": instance_id,
-                "task_id": task_id,
-                "element_id": element_id,
-                "kind": kind,
-                "summary": summary[:400],
-                "payload": payload or {},
-            }
-        )
+        event: JsonDict = {
+            "ticket_id": ticket_id,
+            "task_id": task_id,
+            "element_id": element_id,
+            "kind": kind,
+            "summary": summary[:400],
+            "payload": payload or {},
+        }
+        if instance_id is not None:  # else the instance known at flush time
+            event["instance_id"] = instance_id
+        self.context.events.append(event)
 
     def apply(
         self, ticket_id: int, instance_id: int, expected_version: int | None, run: EngineRun
     ) -> None:
         """Persist the run; ``expected_version`` None means the instance row is new."""
-        for element in run.passed:
-            if element.kind not in _UNRECORDED_KINDS:
-                self.audit(
-                    ticket_id,
-                    "step",
-                    element.name,
-                    instance_id=instance_id,
-                    element_id=element.element_id,
-                    payload={"type": element.kind},
-                )
         ticket = self.uow.tickets.get(ticket_id)
         self._sync_tasks(ticket, instance_id, run)
         self._follow_model_status(ticket, run)

@@ -72,6 +72,7 @@ class TimerService:
                 definition.content_hash,
                 instance.state,
                 step.invoke,
+                step.observer_for(instance.ticket_id),
             )
             step.apply(instance.ticket_id, instance.id, instance.version, run)
             uow.commit()
