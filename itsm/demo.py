@@ -73,6 +73,13 @@ SUBJECTS = {
     "question": ["How to share a calendar", "How to set an out-of-office reply"],
     "infrastructure": ["Replace core switch", "Add firewall rule for supplier portal"],
 }
+# Which problems plausibly take which path (a question never needs a technician on site).
+PATH_CATEGORIES = {
+    "field_visit": ["hardware", "network"],
+    "vendor": ["network", "software"],
+    "l2_resolve": ["network", "software", "hardware", "account_access"],
+    "l3_resolve": ["software", "infrastructure"],
+}
 CHANGE_SUBJECTS = {
     "permission_change": "Grant access to HR share",
     "hardware_removal": "Remove old workstation from inventory",
@@ -200,7 +207,9 @@ def _replay_history(
         requester = _requester_for(scenario, client, rng)
         change = scenario.start.get("change_type", "none")
         category = (
-            scenario.start.get("category") if change != "none" else rng.choice(list(SUBJECTS))
+            scenario.start.get("category")
+            if change != "none"
+            else rng.choice(PATH_CATEGORIES.get(name, list(SUBJECTS)))
         )
         subject = CHANGE_SUBJECTS.get(change) or rng.choice(SUBJECTS[str(category)])
         clock.set(_working_instant(rng, moment))

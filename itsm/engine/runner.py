@@ -8,7 +8,7 @@ caller persists it in the same transaction as everything the step changed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from itsm.domain.errors import ConflictError, InvalidProcess, ItsmError, ProcessFailed
+from itsm.domain.errors import ConflictError, ItsmError, ProcessFailed
 from itsm.engine import sandbox
 from itsm.engine.loader import ParsedProcess, SpecCache, parse_source, user_task_spec
 from itsm.engine.serialization import StateSerializer
@@ -73,6 +73,10 @@ class _StepRecorder:
         self.passed: list[PassedElement] = []
         self._observe = observe
 
+    @property
+    def running(self) -> str:
+        return self.passed[-1].element_id if self.passed else "?"
+
     def __call__(self, task: Any) -> None:
         spec = task.task_spec
         if spec.bpmn_id is not None:
@@ -124,7 +128,7 @@ class SpiffProcessEngine:
         workflow = self._restore(source, content_hash, state, invoke)
         task = _open_user_task(workflow, task_id)
         task.data.update(variables)
-        _guarded(task.run)
+        _guarded(task.run, lambda: str(task.task_spec.bpmn_id))
         # The completed task itself is recorded by the caller, with who did it and what.
         return self._run_to_wait(workflow, _StepRecorder(observe))
 
@@ -151,7 +155,10 @@ class SpiffProcessEngine:
         # Timers that are already due (a replayed history, a late timer run) fire now, so
         # keep stepping until nothing automatic is left.
         while True:
-            _guarded(lambda: workflow.do_engine_steps(will_complete_task=recorder))
+            _guarded(
+                lambda: workflow.do_engine_steps(will_complete_task=recorder),
+                lambda: recorder.running,
+            )
             if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
                 break
         waiting = tuple(
@@ -170,21 +177,28 @@ class SpiffProcessEngine:
         )
 
 
-def _guarded(step: Any) -> None:
-    """Run an engine step, turning engine failures into domain errors."""
+def _guarded(step: Any, running: Callable[[], str]) -> None:
+    """Run an engine step, turning every failure into a domain error naming the element.
+
+    Conflicts pass through unchanged: they mean "someone else was faster", not a broken model.
+    """
     try:
         step()
     except SpiffWorkflowException as err:
         cause = getattr(err, "exception", None) or err.__cause__
-        if isinstance(cause, ConflictError | InvalidProcess):
+        if isinstance(cause, ConflictError):
             raise cause from err
-        element = getattr(getattr(err, "task_spec", None), "bpmn_id", None)
+        element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or running()
         reason = str(cause) if isinstance(cause, ItsmError) else str(err)
-        raise ProcessFailed(element or "?", reason) from err
-    except ItsmError:
+        raise ProcessFailed(element, reason) from err
+    except ConflictError:
         raise
+    except ProcessFailed:
+        raise
+    except ItsmError as err:
+        raise ProcessFailed(running(), str(err)) from err
     except Exception as err:  # a bug in a service-task function must not look like success
-        raise ProcessFailed("?", f"{type(err).__name__}: {err}") from err
+        raise ProcessFailed(running(), f"{type(err).__name__}: {err}") from err
 
 
 def _open_user_task(workflow: Any, task_id: str) -> Any:
