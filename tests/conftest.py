@@ -29,6 +29,25 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 START = datetime(2026, 10, 5, 7, 0, tzinfo=UTC)  # a Monday, 9:00 in Warsaw
 
 
+EXTERNAL_DIR = Path(
+    os.environ.get("ITSM_EXTERNAL_DIR", PROJECT_ROOT.parent / "shared" / "external")
+)
+
+
+@pytest.fixture(scope="session")
+def external() -> Path:
+    """Models, e-mails and alerts written by others (``../shared/external``)."""
+    if not (EXTERNAL_DIR / "bpmn").is_dir():
+        message = (
+            f"external test material not found at {EXTERNAL_DIR}; clone the repository "
+            "beside shared/ or set ITSM_EXTERNAL_DIR"
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return EXTERNAL_DIR
+
+
 def _postgres_admin_url() -> str:
     return os.environ.get("ITSM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -20,6 +21,9 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from itsm.domain.errors import InvalidProcess
 from itsm.engine.clocked_timers import use_application_clock
 from itsm.services.ports import ProcessModel, ProcessSource, UserTaskSpec
+
+HUMAN_TASK_TYPES = (UserTask, ManualTask)
+"""Tasks that wait for a person; both become rows in the inbox."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def user_task_spec(task_spec: Any) -> UserTaskSpec:
 def _user_tasks(spec: Any, source: ProcessSource) -> dict[str, UserTaskSpec]:
     found: dict[str, UserTaskSpec] = {}
     for task_spec in spec.task_specs.values():
-        if isinstance(task_spec, UserTask):
+        if isinstance(task_spec, HUMAN_TASK_TYPES):
             info = user_task_spec(task_spec)
             if info.form_key is not None and info.form_key not in source.forms:
                 raise InvalidProcess(

@@ -15,14 +15,19 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from itsm.domain.errors import ConflictError, ItsmError, ProcessFailed
 from itsm.engine import sandbox
-from itsm.engine.loader import ParsedProcess, SpecCache, parse_source, user_task_spec
+from itsm.engine.loader import (
+    HUMAN_TASK_TYPES,
+    ParsedProcess,
+    SpecCache,
+    parse_source,
+    user_task_spec,
+)
 from itsm.engine.serialization import StateSerializer
 from itsm.services.ports import (
     Clock,
@@ -164,7 +169,7 @@ class SpiffProcessEngine:
         waiting = tuple(
             _waiting_task(t)
             for t in workflow.get_tasks(state=TaskState.READY)
-            if isinstance(t.task_spec, UserTask)
+            if isinstance(t.task_spec, HUMAN_TASK_TYPES)
         )
         last = workflow.last_task
         return EngineRun(
@@ -206,7 +211,11 @@ def _open_user_task(workflow: Any, task_id: str) -> Any:
         task = workflow.get_task_from_id(UUID(task_id))
     except (ValueError, KeyError, SpiffWorkflowException):
         task = None
-    if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, UserTask):
+    if (
+        task is None
+        or task.state != TaskState.READY
+        or not isinstance(task.task_spec, HUMAN_TASK_TYPES)
+    ):
         raise ConflictError(f"task {task_id} is no longer open in this process instance")
     return task
 
@@ -228,7 +237,11 @@ def _next_timer_at(waiting: Iterable[Any]) -> datetime | None:
     due: list[datetime] = []
     for task in waiting:
         definition = task.task_spec.event_definition
+        if not isinstance(definition, TimerEventDefinition):
+            continue
         value = task._get_internal_data("event_value")
-        if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
+        if isinstance(value, str):
             due.append(TimerEventDefinition.get_datetime(value))
+        elif isinstance(value, dict) and value.get("cycles") != 0 and "next" in value:
+            due.append(datetime.fromisoformat(value["next"]))  # a cycle timer's next firing
     return min(due, default=None)

@@ -10,9 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from itsm.cli import app
-from itsm.settings import PROJECT_ROOT
-
-EXTERNAL = PROJECT_ROOT.parent / "shared" / "external" / "bpmn"
 
 
 @pytest.fixture
@@ -91,8 +88,7 @@ def test_demo_then_work_a_ticket_from_the_command_line(cli: CliRunner) -> None:
     assert invoke(cli, "timers", "run")[0] == 0
 
 
-@pytest.mark.skipif(not EXTERNAL.is_dir(), reason="external models not present")
-def test_deploying_a_foreign_model_fails_with_a_reason(cli: CliRunner) -> None:
+def test_deploying_a_foreign_model_fails_with_a_reason(cli: CliRunner, external: Path) -> None:
     invoke(cli, "db", "upgrade")
-    code, out = invoke(cli, "process", "deploy", str(EXTERNAL / "miwg" / "A.1.0.bpmn"))
+    code, out = invoke(cli, "process", "deploy", str(external / "bpmn" / "miwg" / "A.1.0.bpmn"))
     assert code == 1 and "no executable process" in out and "Traceback" not in out

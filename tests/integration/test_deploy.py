@@ -14,11 +14,7 @@ from itsm.process_files import read_process_source
 from itsm.services.ports import ProcessSource
 from itsm.settings import PROJECT_ROOT
 
-EXTERNAL = PROJECT_ROOT.parent / "shared" / "external" / "bpmn"
 LIFECYCLE = PROJECT_ROOT / "bpmn" / "ticket_lifecycle.bpmn"
-needs_external = pytest.mark.skipif(
-    not EXTERNAL.is_dir(), reason=f"external test models not found at {EXTERNAL}"
-)
 
 
 def test_same_content_is_not_a_new_version(sqlite_desk: Services) -> None:
@@ -39,35 +35,39 @@ def test_changed_content_is_a_new_version(sqlite_desk: Services) -> None:
     assert [d.version for d in sqlite_desk.processes.versions("ticket_lifecycle")] == [1, 2]
 
 
-@needs_external
 @pytest.mark.parametrize("name", ["A.1.0", "A.2.0", "A.3.0", "A.4.0"])
 def test_descriptive_miwg_models_are_refused_as_not_executable(
-    sqlite_desk: Services, name: str
+    sqlite_desk: Services, external: Path, name: str
 ) -> None:
     with pytest.raises(InvalidProcess, match="no executable process"):
-        sqlite_desk.processes.deploy(read_process_source(EXTERNAL / "miwg" / f"{name}.bpmn"), "o")
+        sqlite_desk.processes.deploy(
+            read_process_source(external / "bpmn" / "miwg" / f"{name}.bpmn"), "o"
+        )
 
 
-@needs_external
 @pytest.mark.parametrize("name", ["B.1.0", "B.2.0", "C.1.0", "C.3.0"])
-def test_unsupported_miwg_models_get_a_readable_reason(sqlite_desk: Services, name: str) -> None:
+def test_unsupported_miwg_models_get_a_readable_reason(
+    sqlite_desk: Services, external: Path, name: str
+) -> None:
     with pytest.raises(InvalidProcess) as refused:
-        sqlite_desk.processes.deploy(read_process_source(EXTERNAL / "miwg" / f"{name}.bpmn"), "o")
+        sqlite_desk.processes.deploy(
+            read_process_source(external / "bpmn" / "miwg" / f"{name}.bpmn"), "o"
+        )
     message = str(refused.value)
     assert message and "Traceback" not in message and len(message) < 2000
 
 
-@needs_external
-def test_camunda_invoice_with_data_store_is_refused(sqlite_desk: Services) -> None:
+def test_camunda_invoice_with_data_store_is_refused(sqlite_desk: Services, external: Path) -> None:
     with pytest.raises(InvalidProcess, match=r"(?i)data store"):
         sqlite_desk.processes.deploy(
-            read_process_source(EXTERNAL / "camunda-invoice" / "invoice.v2.bpmn"), "o"
+            read_process_source(external / "bpmn" / "camunda-invoice" / "invoice.v2.bpmn"), "o"
         )
 
 
-@needs_external
-def test_service_task_with_unregistered_operation_is_refused(sqlite_desk: Services) -> None:
-    path = EXTERNAL / "spiffworkflow-tests" / "spiff-service_task.bpmn"
+def test_service_task_with_unregistered_operation_is_refused(
+    sqlite_desk: Services, external: Path
+) -> None:
+    path = external / "bpmn" / "spiffworkflow-tests" / "spiff-service_task.bpmn"
     source = ProcessSource(path.read_text(encoding="utf-8"))
     with pytest.raises(InvalidProcess, match=r"bamboohr/GetPayRate"):
         sqlite_desk.processes.deploy(source, "o")

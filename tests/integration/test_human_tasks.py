@@ -197,3 +197,30 @@ def test_completed_task_cannot_be_completed_again(desk: Services) -> None:
     desk.tasks.complete(task.id, VALID_L1, task.assignee or "")
     with pytest.raises(ConflictError, match="already completed"):
         desk.tasks.complete(task.id, VALID_L1, task.assignee or "")
+
+
+def test_visit_time_must_be_a_real_timestamp(desk: Services) -> None:
+    number = new_ticket(desk, category="hardware")
+    task = open_task(desk, number, "l1_triage")
+    order = {k: v for k, v in VALID_L1.items() if k != "resolution"}
+    desk.tasks.complete(
+        task.id,
+        {**order, "outcome": "field_visit", "visit_reason": "PSU dead"},
+        task.assignee or "",
+    )
+    visit = open_task(desk, number, "field_visit")
+    technician = someone(desk, "field_technician")
+    desk.tasks.claim(visit.id, technician)
+    report = {
+        "arrived_at": "yesterday-ish",
+        "time_spent_minutes": 40,
+        "visit_outcome": "fixed",
+        "report": "Replaced the power supply",
+        "resolution": "New PSU fitted",
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        desk.tasks.complete(visit.id, report, technician)
+    assert [e.path for e in refused.value.errors] == ["arrived_at"]
+    desk.tasks.complete(visit.id, {**report, "arrived_at": "2026-10-05T09:30:00+02:00"}, technician)
+    [done] = desk.tickets.details(number, technician).field_visits
+    assert done["technician"] == technician and done["minutes"] == 40
