@@ -7,9 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from itsm.blob_store import FileBlobStore
 from itsm.catalog import Catalog, load_catalog
 from itsm.clock import SystemClock
 from itsm.engine.runner import SpiffProcessEngine
+from itsm.passwords import Argon2PasswordHasher
+from itsm.services.accounts import AccountService
+from itsm.services.collaboration import Collaboration
 from itsm.services.human_tasks import HumanTaskService
 from itsm.services.intake import IntakeService
 from itsm.services.policy import DeskPolicy
@@ -34,6 +38,8 @@ class Services:
     tasks: HumanTaskService
     timers: TimerService
     tickets: TicketViews
+    accounts: AccountService
+    collaboration: Collaboration
 
     def unit_of_work(self) -> UnitOfWork:
         return SqlUnitOfWork(self.database)
@@ -47,6 +53,7 @@ def build(
     *,
     clock: Clock | None = None,
     functions: Mapping[str, ServiceFunction] | None = None,
+    fast_password_hashing: bool = False,
 ) -> Services:
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -77,4 +84,8 @@ def build(
         tasks=HumanTaskService(uow, engine, processes, registry, clock, policy),
         timers=TimerService(uow, engine, processes, registry, clock, policy),
         tickets=TicketViews(uow),
+        accounts=AccountService(uow, Argon2PasswordHasher(fast=fast_password_hashing), clock),
+        collaboration=Collaboration(
+            uow, FileBlobStore(settings.attachments_dir), clock, settings.max_attachment_bytes
+        ),
     )

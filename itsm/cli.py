@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -242,6 +243,38 @@ def process_list() -> None:
                 f"{d.key} v{d.version}  {d.deployed_at:%Y-%m-%d %H:%M} by {d.deployed_by}"
                 f"  {d.comment}"
             )
+
+
+@app.command("ui")
+def ui(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to bind; keep loopback unless proxied")] = (
+        "127.0.0.1"
+    ),
+) -> None:
+    """Serve the Streamlit workbench (login, inbox, task forms, portal)."""
+    environment = {
+        **os.environ,
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        "STREAMLIT_SERVER_HEADLESS": "true",
+        "STREAMLIT_CLIENT_TOOLBAR_MODE": "minimal",
+        "DO_NOT_TRACK": "1",
+    }
+    typer.echo(f"workbench on http://{host}:{port}  (Ctrl+C stops it)")
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "ui.server:create_app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    os.execvpe(command[0], command, environment)
 
 
 @timers_app.command("run")

@@ -87,6 +87,7 @@ CHANGE_SUBJECTS = {
     "infrastructure_change": "Change firewall rule for supplier VPN",
 }
 LIVE_WORK_WINDOW = timedelta(days=6)
+DEMO_PASSWORD = "helpdesk-demo"  # every demo account; printed by the demo, never for real use
 CHANNELS = ["portal", "email", "email", "phone", "phone", "sms", "api", "monitoring"]
 
 
@@ -102,12 +103,12 @@ class DemoReport:
         lines = [
             f"demo ready: {self.tickets} tickets ({self.closed} closed or rejected, "
             f"{self.open_tasks} open tasks) in {self.seconds:.1f} s",
-            "users by role:",
+            f"log in at the workbench (itsm ui) as any of these, password: {DEMO_PASSWORD}",
         ]
         for role, names in self.logins.items():
             lines.append(f"  {role:<18} {', '.join(names)}")
         lines.append(
-            "try: itsm ticket list   |   itsm tasks --as jan.nowak   |   itsm ticket show <number>"
+            "or try: itsm ticket list  |  itsm tasks --as jan.nowak  |  itsm ticket show <number>"
         )
         return "\n".join(lines)
 
@@ -160,8 +161,10 @@ def seed_demo(
     rng = random.Random(seed)
     try:
         with services.unit_of_work() as uow:
-            seed_directory(uow, services.catalog, history_start)
+            seeded = seed_directory(uow, services.catalog, history_start)
             uow.commit()
+        for username in seeded.person_ids:
+            services.accounts.set_password(username, DEMO_PASSWORD, username)
         lifecycle = settings.bpmn_dir / "ticket_lifecycle.bpmn"
         services.processes.deploy(read_process_source(lifecycle), "demo", "bundled lifecycle")
         scenarios = load_scenarios(settings.bpmn_dir / "ticket_lifecycle.scenarios.json")

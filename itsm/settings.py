@@ -30,3 +30,20 @@ class Settings(BaseSettings):
     follow_up_after: str = Field(
         default="P7D", description="ISO 8601 duration from closing to the follow-up check"
     )
+    attachments_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "attachments",
+        description="Where attachment bytes are kept, by content hash",
+    )
+    max_attachment_bytes: int = Field(
+        default=10_000_000, gt=0, description="Largest attachment accepted, in bytes"
+    )
+    secret_key_file: Path = Field(
+        default=PROJECT_ROOT / "var" / "secret_key",
+        description="File holding the key that signs session cookies (created if missing)",
+    )
+    secret_key: str | None = Field(
+        default=None, description="Cookie-signing key; overrides secret_key_file when set"
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set behind HTTPS)"
+    )

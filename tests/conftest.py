@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,7 +122,11 @@ def clock() -> ManualClock:
 
 
 def build_desk(url: str, clock: ManualClock) -> tuple[Services, SeededDirectory]:
-    services = build(Settings(database_url=url), clock=clock)
+    services = build(
+        Settings(database_url=url, attachments_dir=Path(tempfile.mkdtemp())),
+        clock=clock,
+        fast_password_hashing=True,
+    )
     with services.unit_of_work() as uow:
         seeded = seed_directory(uow, services.catalog, clock.now())
         uow.commit()

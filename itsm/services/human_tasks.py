@@ -31,6 +31,13 @@ class InboxItem:
 
 
 @dataclass(frozen=True)
+class OpenTask:
+    task: HumanTask
+    ticket: Ticket
+    form: JsonDict | None
+
+
+@dataclass(frozen=True)
 class Completion:
     ticket_number: str
     next_tasks: list[HumanTask]
@@ -54,8 +61,16 @@ class HumanTaskService:
         self._policy = policy
 
     def inbox(
-        self, actor: str, *, group: str | None = None, mine: bool = False, limit: int = 200
+        self,
+        actor: str,
+        *,
+        group: str | None = None,
+        mine: bool = False,
+        filters: dict[str, list[str]] | None = None,
+        limit: int = 200,
     ) -> list[InboxItem]:
+        """Open tasks the actor may see, most urgent first. ``filters`` keys: client,
+        sla_tier, priority, category, channel."""
         with self._uow() as uow:
             person: Person = uow.directory.person_by_username(actor)
             groups = groups_of(person)
@@ -67,9 +82,20 @@ class HumanTaskService:
                 groups=None if mine else groups,
                 assignee=actor if mine or person.role is Role.REQUESTER else None,
                 client_id=person.client_id,
+                ticket_filters=filters,
                 limit=limit,
             )
             return [InboxItem(task, uow.tickets.get(task.ticket_id)) for task in tasks]
+
+    def open(self, task_id: str, actor: str) -> OpenTask:
+        """The task, its ticket and its form, for a task page."""
+        with self._uow() as uow:
+            task: HumanTask = uow.tasks.get(task_id)
+            ensure_can_see_task(uow.directory.person_by_username(actor), task)
+            instance = uow.processes.instance(task.instance_id)
+            definition = self._processes.definition(instance.definition_id, uow)
+            form = definition.forms.get(task.form_key) if task.form_key else None
+            return OpenTask(task, uow.tickets.get(task.ticket_id), form)
 
     def task(self, task_id: str, actor: str) -> HumanTask:
         with self._uow() as uow:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from itsm.domain.commands import NewTicket
 from itsm.domain.directory import Person
-from itsm.domain.errors import FieldError, NotFound, ValidationFailed
+from itsm.domain.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from itsm.domain.people import Role
 from itsm.domain.process import InstanceStatus
 from itsm.domain.tickets import Ticket, TicketStatus, format_ticket_number
 from itsm.services.policy import DeskPolicy
@@ -41,6 +42,7 @@ class IntakeService:
         step = InstanceStep(uow, self._clock, self._registry, self._policy, actor)
         client = uow.directory.client_by_code(command.client_code)
         requester = self._requester(uow, command, client.id)
+        self._ensure_may_report_for(uow, actor, requester)
         site_id = self._site(uow, command, client.id)
         definition_id = uow.processes.latest_definition_id(self._policy.process_key)
         if definition_id is None:
@@ -128,6 +130,19 @@ class IntakeService:
                 ]
             )
         return person
+
+    @staticmethod
+    def _ensure_may_report_for(uow: UnitOfWork, actor: str, requester: Person) -> None:
+        """Staff record reports for anyone (phone intake); client people only for themselves,
+        except the IT coordinator, who may report for colleagues."""
+        if actor == requester.username:
+            return
+        reporter: Person = uow.directory.person_by_username(actor)
+        if reporter.client_id is None:
+            return
+        if reporter.client_id == requester.client_id and reporter.role is Role.COORDINATOR:
+            return
+        raise PermissionDenied("you can only report tickets for yourself")
 
     @staticmethod
     def _site(uow: UnitOfWork, command: NewTicket, client_id: int) -> int | None:

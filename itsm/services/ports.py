@@ -148,6 +148,9 @@ class UnitOfWork(Protocol):
     outbox: Any
     knowledge: Any
     work: Any
+    sessions: Any
+    comments: Any
+    attachments: Any
 
     def __enter__(self) -> Self: ...
 

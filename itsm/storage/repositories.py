@@ -482,13 +482,18 @@ class HumanTaskRepository:
         groups: Iterable[str] | None = None,
         assignee: str | None = None,
         client_id: int | None = None,
+        ticket_filters: dict[str, Iterable[str]] | None = None,
         limit: int = 200,
     ) -> list[HumanTask]:
+        """Open tasks, most urgent due time first; ``ticket_filters`` narrows by ticket
+        columns (priority, category, channel) and by ``sla_tier`` of the client."""
         query = (
             select(t.human_tasks)
             .where(t.human_tasks.c.status == TaskStatus.OPEN.value)
             .order_by(
-                t.human_tasks.c.due_at.is_(None), t.human_tasks.c.due_at, t.human_tasks.c.created_at
+                t.human_tasks.c.due_at.is_(None),
+                t.human_tasks.c.due_at,
+                t.human_tasks.c.created_at,
             )
             .limit(limit)
         )
@@ -498,6 +503,19 @@ class HumanTaskRepository:
             query = query.where(t.human_tasks.c.assignee == assignee)
         if client_id is not None:
             query = query.where(t.human_tasks.c.client_id == client_id)
+        filters = {key: list(values) for key, values in (ticket_filters or {}).items() if values}
+        if filters:
+            matching = select(t.tickets.c.id).join(
+                t.clients, t.clients.c.id == t.tickets.c.client_id
+            )
+            for key, values in filters.items():
+                column = (
+                    t.clients.c.sla_tier
+                    if key == "sla_tier"
+                    else (t.clients.c.code if key == "client" else t.tickets.c[key])
+                )
+                matching = matching.where(column.in_(values))
+            query = query.where(t.human_tasks.c.ticket_id.in_(matching))
         return [task_from_row(row) for row in self._db.execute(query).mappings()]
 
     def open_load(self, usernames: Iterable[str]) -> dict[str, int]:
@@ -561,6 +579,19 @@ class KnowledgeBase:
 
     def add_article(self, **article: Any) -> int:
         return _new_id(self._db.execute(insert(t.kb_articles).values(**article)))
+
+    def articles(
+        self, *, category: str | None = None, client_id: int | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Newest first; ``client_id`` limits to that client's and general articles."""
+        query = select(t.kb_articles).order_by(t.kb_articles.c.id.desc()).limit(limit)
+        if category is not None:
+            query = query.where(t.kb_articles.c.category == category)
+        if client_id is not None:
+            query = query.where(
+                or_(t.kb_articles.c.client_id == client_id, t.kb_articles.c.client_id.is_(None))
+            )
+        return [dict(row) for row in self._db.execute(query).mappings()]
 
     def article_for_ticket(self, ticket_id: int) -> dict[str, Any] | None:
         row = (
@@ -670,3 +701,108 @@ class WorkLog:
             select(t.field_visits).where(t.field_visits.c.ticket_id == ticket_id)
         ).mappings()
         return [dict(row) for row in rows]
+
+
+class SessionRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(
+        self,
+        *,
+        token_hash: str,
+        person_id: int,
+        created_at: datetime,
+        expires_at: datetime,
+        method: str,
+    ) -> None:
+        self._db.execute(
+            insert(t.login_sessions).values(
+                id=token_hash,
+                person_id=person_id,
+                created_at=created_at,
+                expires_at=expires_at,
+                method=method,
+            )
+        )
+
+    def active_person_id(
+        self, token_hash: str, now: datetime, method: str | None = None
+    ) -> int | None:
+        query = select(t.login_sessions.c.person_id).where(
+            t.login_sessions.c.id == token_hash,
+            t.login_sessions.c.revoked_at.is_(None),
+            t.login_sessions.c.expires_at > now,
+        )
+        if method is not None:
+            query = query.where(t.login_sessions.c.method == method)
+        found = self._db.execute(query).scalar()
+        return None if found is None else int(found)
+
+    def revoke(self, token_hash: str, at: datetime) -> bool:
+        result = self._db.execute(
+            update(t.login_sessions)
+            .where(t.login_sessions.c.id == token_hash, t.login_sessions.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return result.rowcount == 1
+
+    def set_password_hash(self, person_id: int, password_hash: str) -> None:
+        self._db.execute(
+            update(t.people).where(t.people.c.id == person_id).values(password_hash=password_hash)
+        )
+
+    def password_hash(self, username: str) -> tuple[int, str | None] | None:
+        row = self._db.execute(
+            select(t.people.c.id, t.people.c.password_hash).where(
+                t.people.c.username == username, t.people.c.active.is_(True)
+            )
+        ).first()
+        return None if row is None else (int(row[0]), row[1])
+
+
+class CommentRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(self, **comment: Any) -> int:
+        return _new_id(self._db.execute(insert(t.comments).values(**comment)))
+
+    def for_ticket(self, ticket_id: int, *, include_internal: bool) -> list[dict[str, Any]]:
+        query = (
+            select(t.comments, t.people.c.full_name.label("author_name"))
+            .join(t.people, t.people.c.id == t.comments.c.author_id)
+            .where(t.comments.c.ticket_id == ticket_id)
+            .order_by(t.comments.c.id)
+        )
+        if not include_internal:
+            query = query.where(t.comments.c.internal.is_(False))
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+
+class AttachmentRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(self, **attachment: Any) -> int:
+        return _new_id(self._db.execute(insert(t.attachments).values(**attachment)))
+
+    def get(self, attachment_id: int) -> dict[str, Any]:
+        row = (
+            self._db.execute(select(t.attachments).where(t.attachments.c.id == attachment_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"attachment {attachment_id} not found")
+        return dict(row)
+
+    def for_ticket(self, ticket_id: int, *, include_internal: bool) -> list[dict[str, Any]]:
+        query = (
+            select(t.attachments)
+            .where(t.attachments.c.ticket_id == ticket_id)
+            .order_by(t.attachments.c.id)
+        )
+        if not include_internal:
+            query = query.where(t.attachments.c.internal.is_(False))
+        return [dict(row) for row in self._db.execute(query).mappings()]

@@ -295,3 +295,40 @@ field_visits = Table(
     Column("parts_used", Text),
     Column("report", Text),
 )
+
+login_sessions = Table(
+    "login_sessions",
+    metadata,
+    # sha256 of the random token: a stolen database does not yield usable sessions
+    Column("id", String(64), primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("method", String(16), nullable=False),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("author_id", ForeignKey("people.id"), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("internal", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("display_name", String(255), nullable=False),
+    Column("media_type", String(120), nullable=False),
+    Column("uploaded_by_id", ForeignKey("people.id"), nullable=False),
+    Column("internal", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -9,12 +9,15 @@ from sqlalchemy.exc import OperationalError
 
 from itsm.domain.errors import ConflictError
 from itsm.storage.repositories import (
+    AttachmentRepository,
     AuditLog,
+    CommentRepository,
     DirectoryRepository,
     HumanTaskRepository,
     KnowledgeBase,
     Outbox,
     ProcessRepository,
+    SessionRepository,
     TicketRepository,
     WorkLog,
 )
@@ -29,6 +32,9 @@ class SqlUnitOfWork:
     outbox: Outbox
     knowledge: KnowledgeBase
     work: WorkLog
+    sessions: SessionRepository
+    comments: CommentRepository
+    attachments: AttachmentRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -46,6 +52,9 @@ class SqlUnitOfWork:
         self.outbox = Outbox(connection)
         self.knowledge = KnowledgeBase(connection)
         self.work = WorkLog(connection)
+        self.sessions = SessionRepository(connection)
+        self.comments = CommentRepository(connection)
+        self.attachments = AttachmentRepository(connection)
         return self
 
     def __exit__(

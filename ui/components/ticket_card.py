@@ -1,0 +1,36 @@
+"""The ticket beside a task: who, which client and tier, SLA clocks, what happened so far."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from itsm.services.ticket_views import TicketDetails
+from ui.components.sla import badge
+
+
+def ticket_summary(details: TicketDetails, now: datetime) -> None:
+    ticket = details.ticket
+    client = details.client
+    st.markdown(f"#### {ticket.number} · {ticket.subject}")
+    st.caption(
+        f"{client.name} ({client.code}) · tier **{client.sla_tier.value}** · "
+        f"{ticket.service_type.value.replace('_', ' ')} · via {ticket.channel.value}"
+    )
+    cols = st.columns(3)
+    cols[0].metric("Status", ticket.status.value.replace("_", " "))
+    cols[1].metric("Priority", ticket.priority or "-")
+    cols[2].metric("Line", ticket.support_line or "-")
+    st.write(ticket.description)
+    requester = details.requester
+    st.markdown(
+        f"**Requester:** {requester.full_name} · {requester.email or ''} · "
+        f"{requester.phone or ''}" + (" · authorised person" if requester.is_authorised else "")
+    )
+    if details.assignee:
+        st.markdown(f"**Engineer:** {details.assignee.full_name}")
+    if ticket.responded_at is None:
+        st.markdown(f"**Reaction:** {badge(ticket.reaction_due_at, now)}")
+    if ticket.resolved_at is None and not ticket.status.is_final:
+        st.markdown(f"**Resolution:** {badge(ticket.resolution_due_at, now)}")

@@ -1,0 +1,103 @@
+"""One ticket: data, SLA clocks, where the process stands, timeline, comments, attachments."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from itsm.domain.errors import ItsmError, NotFound
+from ui.components.ticket_card import ticket_summary
+from ui.session import me, open_task, services
+
+person = me()
+desk = services()
+number = st.query_params.get("ticket", "")
+try:
+    details = desk.tickets.details(number, person.username)
+except NotFound:
+    st.error("This ticket does not exist or is not visible to you.")
+    st.stop()
+staff = person.client_id is None
+ticket = details.ticket
+
+ticket_summary(details, desk.clock.now())
+if ticket.resolution:
+    st.success(f"**Resolution:** {ticket.resolution}")
+if ticket.vendor_name:
+    st.info(f"With vendor **{ticket.vendor_name}** (their reference {ticket.vendor_reference})")
+
+waiting = [task for task in details.tasks if task.status.value == "open"]
+if waiting:
+    st.subheader("Waiting for")
+    for task in waiting:
+        left, right = st.columns([4, 1])
+        left.markdown(f"{task.name} · {task.candidate_group} · {task.assignee or 'unclaimed'}")
+        if right.button("Open", key=f"open.{task.id}"):
+            open_task(task.id)
+elif details.instance is not None:
+    st.caption(f"Process version {details.process_version}: {details.instance.status.value}")
+
+timeline_tab, comments_tab, files_tab, time_tab = st.tabs(
+    ["Timeline", "Comments", "Attachments", "Time"]
+)
+
+with timeline_tab:
+    for event in details.timeline:
+        if not staff and event["kind"] in ("step", "internal_note", "task_created"):
+            continue
+        st.markdown(
+            f":gray[{event['occurred_at']:%Y-%m-%d %H:%M}] · {event['summary']} "
+            f":gray[({event['actor']})]"
+        )
+
+comments, files = desk.collaboration.thread(ticket.number, person.username)
+with comments_tab:
+    for comment in comments:
+        label = ":orange-badge[internal] " if comment["internal"] else ""
+        with st.chat_message("user"):
+            st.markdown(
+                f"{label}**{comment['author_name']}** · {comment['created_at']:%Y-%m-%d %H:%M}"
+            )
+            st.text(comment["body"])  # plain text: never rendered as markup
+    with st.form("comment", clear_on_submit=True):
+        body = st.text_area("Add a comment")
+        internal = st.checkbox("Internal note (service desk only)") if staff else False
+        if st.form_submit_button("Post"):
+            try:
+                desk.collaboration.comment(ticket.number, body, person.username, internal=internal)
+                st.rerun()
+            except ItsmError as err:
+                st.error(str(err))
+
+with files_tab:
+    for attachment in files:
+        left, right = st.columns([4, 1])
+        left.text(f"{attachment['display_name']} · {attachment['size'] // 1024 + 1} KB")
+        download = desk.collaboration.download(attachment["id"], person.username)
+        right.download_button(
+            "Download",
+            download.data,
+            file_name=download.display_name,
+            mime="application/octet-stream",
+            key=f"dl.{attachment['id']}",
+        )
+    upload = st.file_uploader("Attach a file", key="ticket.upload")
+    if upload is not None and st.button("Upload"):
+        try:
+            desk.collaboration.attach(
+                ticket.number,
+                upload.name,
+                upload.getvalue(),
+                person.username,
+                media_type=upload.type or "",
+            )
+            st.rerun()
+        except ItsmError as err:
+            st.error(str(err))
+
+with time_tab:
+    st.metric("Time spent", f"{details.minutes_spent} min")
+    for visit in details.field_visits:
+        st.markdown(
+            f"Field visit: {visit['status']}, {visit['outcome'] or ''} "
+            f"{visit['minutes'] or ''} min by {visit['technician'] or '-'}"
+        )
