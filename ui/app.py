@@ -5,40 +5,24 @@ from __future__ import annotations
 import streamlit as st
 
 from itsm.domain.people import Role
+from ui.navigation import HIDDEN, MENUS
 from ui.session import current_person
 
 st.set_page_config(
     page_title="itsm-orchestrator", page_icon=":material/support_agent:", layout="wide"
 )
 
-ENGINEERS = {Role.L1, Role.L2, Role.L3, Role.SERVICE_DESK_LEAD, Role.ADMIN}
-
 
 def pages_for(role: Role) -> dict[str, list[st.Page]]:
-    ticket = st.Page("views/ticket.py", title="Ticket", url_path="ticket", visibility="hidden")
-    task = st.Page("views/task.py", title="Task", url_path="task", visibility="hidden")
-    work: list[st.Page] = []
-    if role in ENGINEERS:
-        work += [
-            st.Page("views/inbox.py", title="Inbox", url_path="inbox", default=True),
-            st.Page("views/phone_intake.py", title="Phone intake", url_path="phone"),
-        ]
-    if role is Role.FIELD_TECHNICIAN:
-        work.append(
-            st.Page("views/field_visits.py", title="Field visits", url_path="field", default=True)
-        )
-    if role in (Role.REQUESTER, Role.COORDINATOR):
-        work += [
-            st.Page("views/report.py", title="Report a problem", url_path="report", default=True),
-            st.Page("views/my_tickets.py", title="My tickets", url_path="mine"),
-        ]
-    if role is Role.COORDINATOR:
-        work.append(st.Page("views/approvals.py", title="Approvals", url_path="approvals"))
-    if role in (Role.MANAGER, Role.PROCESS_OWNER):
-        work.append(
-            st.Page("views/ticket_list.py", title="Tickets", url_path="tickets", default=True)
-        )
-    return {"Work": work, "": [ticket, task]}
+    work = [
+        st.Page(entry.script, title=entry.title, url_path=entry.url_path, default=index == 0)
+        for index, entry in enumerate(MENUS[role])
+    ]
+    hidden = [
+        st.Page(entry.script, title=entry.title, url_path=entry.url_path, visibility="hidden")
+        for entry in HIDDEN
+    ]
+    return {"Work": work, "": hidden}
 
 
 person = current_person()

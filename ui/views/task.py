@@ -57,10 +57,14 @@ with ticket_column:
 
 with form_column:
     if task.status.value != "open":
-        st.info(
-            f"This task is {task.status.value}"
-            + (f" by {task.completed_by}." if task.completed_by else ".")
-        )
+        by = f" by {task.completed_by}" if task.completed_by else ""
+        if st.session_state.get(f"FormSubmitter:task.{task.id}-Submit"):
+            st.error(
+                f"Someone else changed this first: the task was {task.status.value}{by}"
+                " before you submitted, so your entry was not saved."
+            )
+        else:
+            st.info(f"This task is {task.status.value}{by}.")
         st.stop()
     if form and form.get("description"):
         st.caption(form["description"])

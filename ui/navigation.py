@@ -1,0 +1,43 @@
+"""Which pages each role gets: one table, used by the app and checked by the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from itsm.domain.people import Role
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    script: str
+    title: str
+    url_path: str
+
+
+INBOX = MenuEntry("views/inbox.py", "Inbox", "inbox")
+PHONE = MenuEntry("views/phone_intake.py", "Phone intake", "phone")
+FIELD = MenuEntry("views/field_visits.py", "Field visits", "field")
+REPORT = MenuEntry("views/report.py", "Report a problem", "report")
+MINE = MenuEntry("views/my_tickets.py", "My tickets", "mine")
+APPROVALS = MenuEntry("views/approvals.py", "Approvals", "approvals")
+TICKETS = MenuEntry("views/ticket_list.py", "Tickets", "tickets")
+# Reached from buttons with the ticket or task in the query string, never from the menu.
+HIDDEN = (
+    MenuEntry("views/ticket.py", "Ticket", "ticket"),
+    MenuEntry("views/task.py", "Task", "task"),
+)
+
+_ENGINEER = (INBOX, PHONE)
+MENUS: dict[Role, tuple[MenuEntry, ...]] = {
+    Role.REQUESTER: (REPORT, MINE),
+    Role.COORDINATOR: (REPORT, MINE, APPROVALS),
+    Role.L1: _ENGINEER,
+    Role.L2: _ENGINEER,
+    Role.L3: _ENGINEER,
+    Role.SERVICE_DESK_LEAD: _ENGINEER,
+    Role.ADMIN: _ENGINEER,
+    Role.FIELD_TECHNICIAN: (FIELD,),
+    Role.MANAGER: (TICKETS,),
+    Role.PROCESS_OWNER: (TICKETS,),
+}
+"""The first entry is the landing page."""
