@@ -8,6 +8,7 @@ from typing import Any
 
 from itsm.domain.directory import Client, Person
 from itsm.domain.errors import NotFound
+from itsm.domain.people import ROLE_GROUPS
 from itsm.domain.process import HumanTask, ProcessInstance
 from itsm.domain.tickets import Ticket
 from itsm.services.permissions import ensure_can_see_ticket
@@ -26,6 +27,7 @@ class TicketDetails:
     timeline: list[dict[str, Any]]
     notifications: list[dict[str, Any]]
     minutes_spent: int
+    time_entries: list[dict[str, Any]]
     deductions: list[dict[str, Any]]
     field_visits: list[dict[str, Any]]
     knowledge_article: dict[str, Any] | None
@@ -60,6 +62,7 @@ class TicketViews:
                 timeline=uow.audit.for_ticket(ticket.id),
                 notifications=uow.outbox.for_ticket(ticket.id),
                 minutes_spent=uow.work.minutes_for_ticket(ticket.id),
+                time_entries=uow.work.time_entries_for_ticket(ticket.id),
                 deductions=uow.work.deductions_for_ticket(ticket.id),
                 field_visits=uow.work.field_visits_for_ticket(ticket.id),
                 knowledge_article=uow.knowledge.article_for_ticket(ticket.id),
@@ -145,6 +148,23 @@ class TicketViews:
             viewer: Person = uow.directory.person_by_username(actor)
             clients: list[Client] = uow.directory.clients()
         return [c for c in clients if viewer.client_id in (None, c.id)]
+
+    def engineers(self, actor: str) -> dict[int, str]:
+        """Names of provider staff by id, for showing who handles a ticket."""
+        with self._uow() as uow:
+            uow.directory.person_by_username(actor)
+            return {p.id: p.full_name for p in uow.directory.people() if p.client_id is None}
+
+    def colleagues_for(self, group: str, actor: str) -> list[Person]:
+        """Provider staff who can work tasks of ``group`` (for the lead's reassign list)."""
+        with self._uow() as uow:
+            uow.directory.person_by_username(actor)
+            people: list[Person] = uow.directory.people()
+        return [
+            p
+            for p in people
+            if p.client_id is None and group in ROLE_GROUPS.get(p.role, frozenset())
+        ]
 
     def recent(self, actor: str, limit: int = 50) -> list[Ticket]:
         with self._uow() as uow:

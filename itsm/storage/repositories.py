@@ -612,6 +612,15 @@ class WorkLog:
         entry = {key: _enum_value(value) for key, value in entry.items()}
         self._db.execute(insert(t.time_entries).values(**entry))
 
+    def time_entries_for_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            select(t.time_entries, t.people.c.full_name.label("person_name"))
+            .join(t.people, t.people.c.id == t.time_entries.c.person_id)
+            .where(t.time_entries.c.ticket_id == ticket_id)
+            .order_by(t.time_entries.c.id)
+        ).mappings()
+        return [dict(row) for row in rows]
+
     def minutes_for_ticket(self, ticket_id: int) -> int:
         total = self._db.execute(
             select(func.coalesce(func.sum(t.time_entries.c.minutes), 0)).where(

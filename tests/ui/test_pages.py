@@ -222,3 +222,47 @@ def test_ticket_page_comments_hide_internal_notes_from_the_client(
     client_text = " ".join(t.value for t in client.text)
     assert "Suspect user error" in staff_text and "Called the user back" in staff_text
     assert "Suspect user error" not in client_text and "Called the user back" in client_text
+
+
+def test_my_tickets_shows_status_engineer_and_what_waits_for_me(
+    app_as: AppFor, ui_desk: Services
+) -> None:
+    number = new_ticket(ui_desk)
+    task_id, engineer = first_task(ui_desk, number)
+    ui_desk.tasks.complete(
+        task_id,
+        {
+            "remote_desktop_consent": False,
+            "remote_session_used": False,
+            "diagnosis": "Macro",
+            "outcome": "resolved",
+            "resolution": "Disabled the macro",
+            "time_spent_minutes": 5,
+        },
+        engineer,
+    )
+    at = app_as("anna.kowalska", "views/my_tickets.py")
+    text = " ".join(m.value for m in at.markdown)
+    engineer_name = ui_desk.tickets.details(number, engineer).assignee.full_name  # type: ignore[union-attr]
+    assert "Confirm resolution" in text and engineer_name in text and "resolved" in text
+    colleague = app_as("marcin.wieczorek", "views/my_tickets.py")  # same client, not his
+    assert number not in " ".join(m.value for m in colleague.markdown)
+
+
+def test_ticket_list_for_managers(app_as: AppFor, ui_desk: Services) -> None:
+    number = new_ticket(ui_desk)
+    at = app_as("marek.jankowski")
+    assert titles(at) == ["Tickets"]
+    assert any(number in m.value for m in at.markdown)
+
+
+def test_engineer_releases_and_lead_reassigns(app_as: AppFor, ui_desk: Services) -> None:
+    number = new_ticket(ui_desk)
+    task_id, engineer = first_task(ui_desk, number)
+    at = app_as(engineer, "views/task.py", task=task_id)
+    next(b for b in at.button if b.label == "Release").click().run()
+    assert ui_desk.tasks.task(task_id, engineer).assignee is None
+    lead = app_as("ewa.kozlowska", "views/task.py", task=task_id)
+    lead.selectbox[0].set_value("piotr.wojcik")
+    lead.button(key="reassign.confirm").click().run()
+    assert ui_desk.tasks.task(task_id, "ewa.kozlowska").assignee == "piotr.wojcik"

@@ -20,10 +20,12 @@ if waiting:
             open_task(item.task.id)
 
 st.subheader("All my tickets" if person.role.value == "requester" else "Our tickets")
+engineers = desk.tickets.engineers(person.username)
 for ticket in desk.tickets.recent(person.username, limit=100):
     row = st.container(border=True)
     left, middle, right = row.columns([4, 2, 1])
     left.markdown(f"**{ticket.number}** · {ticket.subject}")
-    middle.markdown(f"{ticket.status.value.replace('_', ' ')}")
+    engineer = engineers.get(ticket.assignee_id or 0, "not assigned yet")
+    middle.markdown(f"{ticket.status.value.replace('_', ' ')}  \n:gray[{engineer}]")
     if right.button("Open", key=f"ticket.{ticket.number}"):
         open_ticket(ticket.number)

@@ -68,14 +68,30 @@ with form_column:
         st.stop()
     if form and form.get("description"):
         st.caption(form["description"])
-    if task.assignee is None and person.client_id is None:
-        st.warning("Unclaimed: claim it before you work on it.")
-        if st.button("Claim"):
-            try:
-                desk.tasks.claim(task.id, person.username)
+    if person.client_id is None:
+        claim_column, release_column, reassign_column = st.columns([1, 1, 3])
+        try:
+            if task.assignee is None:
+                st.warning("Unclaimed: claim it before you work on it.")
+                if claim_column.button("Claim"):
+                    desk.tasks.claim(task.id, person.username)
+                    st.rerun()
+            elif task.assignee == person.username and release_column.button("Release"):
+                desk.tasks.release(task.id, person.username)
                 st.rerun()
-            except ItsmError as err:
-                st.error(str(err))
+            if person.role.value in ("service_desk_lead", "admin"):
+                people = desk.tickets.colleagues_for(task.candidate_group, person.username)
+                with reassign_column.popover("Reassign"):
+                    target = st.selectbox(
+                        "To",
+                        [p.username for p in people],
+                        format_func=lambda u: next(p.full_name for p in people if p.username == u),
+                    )
+                    if st.button("Reassign", key="reassign.confirm"):
+                        desk.tasks.reassign(task.id, target, person.username)
+                        st.rerun()
+        except ItsmError as err:
+            st.error(str(err))
     errors: dict[str, str] = st.session_state.get(f"task.errors.{task.id}", {})
     submitted = render_task_form(form or {"properties": {}}, f"task.{task.id}", errors)
     if submitted is not None:

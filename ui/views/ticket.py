@@ -96,6 +96,10 @@ with files_tab:
 
 with time_tab:
     st.metric("Time spent", f"{details.minutes_spent} min")
+    for entry in details.time_entries:
+        st.text(
+            f"{entry['recorded_at']:%Y-%m-%d %H:%M}  {entry['person_name']}  {entry['minutes']} min"
+        )
     for visit in details.field_visits:
         st.markdown(
             f"Field visit: {visit['status']}, {visit['outcome'] or ''} "
