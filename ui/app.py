@@ -8,9 +8,7 @@ from itsm.domain.people import Role
 from ui.navigation import HIDDEN, MENUS
 from ui.session import current_person
 
-st.set_page_config(
-    page_title="itsm-orchestrator", page_icon=":material/support_agent:", layout="wide"
-)
+st.set_page_config(page_title="itsm-orchestrator", layout="wide")
 
 
 def pages_for(role: Role) -> dict[str, list[st.Page]]:

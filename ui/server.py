@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from streamlit import config as streamlit_config
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -52,7 +53,18 @@ async def logout(request: Request) -> Response:
     return response
 
 
+# Set in code: under uvicorn, Streamlit does not read STREAMLIT_* environment variables.
+STREAMLIT_OPTIONS = {
+    "browser.gatherUsageStats": False,
+    "server.headless": True,
+    "client.toolbarMode": "minimal",
+    "global.developmentMode": False,
+}
+
+
 def create_app() -> st.App:
+    for key, value in STREAMLIT_OPTIONS.items():
+        streamlit_config.set_option(key, value, "ui.server")
     return st.App(
         APP_SCRIPT,
         routes=[

@@ -7,6 +7,7 @@ audit event of the completion, so the process data stays small.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -27,11 +28,15 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     return validator
 
 
+_REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
+
+
 def _path(error: Any) -> str:
     path = ".".join(str(part) for part in error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [name for name in error.validator_value if name not in error.instance]
-        return ".".join(filter(None, [path, missing[0] if missing else ""]))
+    if error.validator == "required":
+        # One error per missing property; its name is only in the message.
+        missing = _REQUIRED.match(str(error.message))
+        return ".".join(filter(None, [path, missing["name"] if missing else ""])) or "(form)"
     return path or "(form)"
 
 

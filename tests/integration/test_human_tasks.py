@@ -224,3 +224,11 @@ def test_visit_time_must_be_a_real_timestamp(desk: Services) -> None:
     desk.tasks.complete(visit.id, {**report, "arrived_at": "2026-10-05T09:30:00+02:00"}, technician)
     [done] = desk.tickets.details(number, technician).field_visits
     assert done["technician"] == technician and done["minutes"] == 40
+
+
+def test_every_missing_field_is_named(desk: Services) -> None:
+    number = new_ticket(desk)
+    task = open_task(desk, number, "l1_triage")
+    with pytest.raises(ValidationFailed) as refused:
+        desk.tasks.complete(task.id, {"remote_desktop_consent": False}, task.assignee or "")
+    assert {"diagnosis", "outcome", "time_spent_minutes"} <= {e.path for e in refused.value.errors}

@@ -18,10 +18,10 @@ def ticket_summary(details: TicketDetails, now: datetime) -> None:
         f"{client.name} ({client.code}) · tier **{client.sla_tier.value}** · "
         f"{ticket.service_type.value.replace('_', ' ')} · via {ticket.channel.value}"
     )
-    cols = st.columns(3)
-    cols[0].metric("Status", ticket.status.value.replace("_", " "))
-    cols[1].metric("Priority", ticket.priority or "-")
-    cols[2].metric("Line", ticket.support_line or "-")
+    st.markdown(
+        f"**Status** :blue-badge[{ticket.status.value.replace('_', ' ')}] · "
+        f"**Priority** {ticket.priority or '-'} · **Line** {ticket.support_line or '-'}"
+    )
     st.write(ticket.description)
     requester = details.requester
     st.markdown(

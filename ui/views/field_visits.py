@@ -17,7 +17,7 @@ if not jobs:
 for job in jobs:
     with st.container(border=True):
         st.markdown(f"**{job.ticket.number}** · {job.ticket.subject}")
-        st.markdown(f"{job.client.name} — {job.site_name}  \n:material/location_on: {job.address}")
+        st.markdown(f"{job.client.name} — {job.site_name}  \nAddress: {job.address}")
         st.markdown(f"Contact: {job.contact.full_name} · {job.contact.phone or '-'}")
         if job.task.assignee is None:
             if st.button("Take this visit", key=f"take.{job.task.id}"):
