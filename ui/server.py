@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-from streamlit import config as streamlit_config
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from streamlit import config as streamlit_config
 
 from itsm.services.accounts import SESSION_LIFETIME
 from ui.session import (
