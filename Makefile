@@ -13,10 +13,10 @@ $(BIN)/itsm: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## run: set up, create the demo database (SQLite) and show what is in it
+## run: set up, seed the demo database (SQLite) and serve the workbench on :8501
 run: demo
-	$(BIN)/itsm ticket list --limit 15
-	$(BIN)/itsm tasks --group L1 --as jan.nowak
+	@echo "Workbench: http://127.0.0.1:8501  (log in as jan.nowak, anna.kowalska, ... password helpdesk-demo; Ctrl+C stops)"
+	$(BIN)/itsm ui --port 8501
 
 ## demo: wipe and reseed the local demo database (var/itsm.db)
 demo: $(BIN)/itsm
