@@ -20,6 +20,7 @@ from itsm.services.policy import DeskPolicy
 from itsm.services.ports import Clock, UnitOfWork
 from itsm.services.processes import ProcessService
 from itsm.services.service_tasks import ServiceFunction, ServiceRegistry
+from itsm.services.steps import ProcessRuntime
 from itsm.services.ticket_views import TicketViews
 from itsm.services.timers import TimerService
 from itsm.settings import Settings
@@ -74,15 +75,16 @@ def build(
     engine = SpiffProcessEngine(clock)
     registry = ServiceRegistry(functions)
     processes = ProcessService(uow, engine, registry, clock)
+    runtime = ProcessRuntime(uow, engine, processes, registry, clock, policy)
     return Services(
         settings=settings,
         catalog=load_catalog(settings.config_dir),
         clock=clock,
         database=database,
         processes=processes,
-        intake=IntakeService(uow, engine, processes, registry, clock, policy),
-        tasks=HumanTaskService(uow, engine, processes, registry, clock, policy),
-        timers=TimerService(uow, engine, processes, registry, clock, policy),
+        intake=IntakeService(runtime),
+        tasks=HumanTaskService(runtime),
+        timers=TimerService(runtime),
         tickets=TicketViews(uow),
         accounts=AccountService(uow, Argon2PasswordHasher(fast=fast_password_hashing), clock),
         collaboration=Collaboration(

@@ -17,11 +17,8 @@ from itsm.services.permissions import (
     ensure_can_work,
     groups_of,
 )
-from itsm.services.policy import DeskPolicy
-from itsm.services.ports import Clock, JsonDict, ProcessEngine, UnitOfWork, UnitOfWorkFactory
-from itsm.services.processes import ProcessService
-from itsm.services.service_tasks import ServiceRegistry
-from itsm.services.steps import InstanceStep
+from itsm.services.ports import JsonDict, UnitOfWork
+from itsm.services.steps import InstanceStep, ProcessRuntime
 
 
 @dataclass(frozen=True)
@@ -44,21 +41,13 @@ class Completion:
 
 
 class HumanTaskService:
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        engine: ProcessEngine,
-        processes: ProcessService,
-        registry: ServiceRegistry,
-        clock: Clock,
-        policy: DeskPolicy,
-    ) -> None:
-        self._uow = uow
-        self._engine = engine
-        self._processes = processes
-        self._registry = registry
-        self._clock = clock
-        self._policy = policy
+    def __init__(self, runtime: ProcessRuntime) -> None:
+        self._runtime = runtime
+        self._uow = runtime.uow
+        self._engine = runtime.engine
+        self._processes = runtime.processes
+        self._clock = runtime.clock
+        self._policy = runtime.policy
 
     def inbox(
         self,
@@ -114,7 +103,7 @@ class HumanTaskService:
     def claim(self, task_id: str, actor: str) -> None:
         with self._uow() as uow:
             person, task = self._workable(uow, task_id, actor, claiming=True)
-            step = InstanceStep(uow, self._clock, self._registry, self._policy, actor)
+            step = self._runtime.step(uow, actor)
             uow.tasks.assign(task_id, actor, step.now, only_if_unclaimed_by=actor)
             self._note_engineer_response(uow, step, person, task)
             if person.client_id is None:
@@ -136,7 +125,7 @@ class HumanTaskService:
             ensure_can_see_task(person, task)
             if task.assignee != actor and person.role not in SUPERVISORS:
                 raise PermissionDenied("only the assignee or the service desk lead can release it")
-            step = InstanceStep(uow, self._clock, self._registry, self._policy, actor)
+            step = self._runtime.step(uow, actor)
             uow.tasks.assign(task_id, None, step.now, only_if_unclaimed_by=task.assignee)
             step.audit(
                 task.ticket_id,
@@ -157,7 +146,7 @@ class HumanTaskService:
             target: Person = uow.directory.person_by_username(to)
             if task.candidate_group not in groups_of(target):
                 raise PermissionDenied(f"{to} cannot work tasks of group '{task.candidate_group}'")
-            step = InstanceStep(uow, self._clock, self._registry, self._policy, actor)
+            step = self._runtime.step(uow, actor)
             uow.tasks.assign(task_id, to, step.now, only_if_unclaimed_by=None)
             if target.client_id is None:
                 uow.tickets.update(task.ticket_id, step.now, assignee_id=target.id)
@@ -185,7 +174,7 @@ class HumanTaskService:
         schema = definition.forms.get(task.form_key) if task.form_key else None
         submitted = validate_submission(schema, data)
 
-        step = InstanceStep(uow, self._clock, self._registry, self._policy, actor)
+        step = self._runtime.step(uow, actor)
         uow.tasks.complete(task_id, actor, step.now)
         ticket: Ticket = uow.tickets.get(task.ticket_id)
         self._note_engineer_response(uow, step, person, task)

@@ -8,29 +8,18 @@ from itsm.domain.errors import FieldError, NotFound, PermissionDenied, Validatio
 from itsm.domain.people import Role
 from itsm.domain.process import InstanceStatus
 from itsm.domain.tickets import Ticket, TicketStatus, format_ticket_number
-from itsm.services.policy import DeskPolicy
-from itsm.services.ports import Clock, ProcessEngine, UnitOfWork, UnitOfWorkFactory
-from itsm.services.processes import ProcessService
-from itsm.services.service_tasks import ServiceRegistry
-from itsm.services.steps import InstanceStep
+from itsm.services.ports import UnitOfWork
+from itsm.services.steps import ProcessRuntime
 
 
 class IntakeService:
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        engine: ProcessEngine,
-        processes: ProcessService,
-        registry: ServiceRegistry,
-        clock: Clock,
-        policy: DeskPolicy,
-    ) -> None:
-        self._uow = uow
-        self._engine = engine
-        self._processes = processes
-        self._registry = registry
-        self._clock = clock
-        self._policy = policy
+    def __init__(self, runtime: ProcessRuntime) -> None:
+        self._runtime = runtime
+        self._uow = runtime.uow
+        self._engine = runtime.engine
+        self._processes = runtime.processes
+        self._clock = runtime.clock
+        self._policy = runtime.policy
 
     def register(self, command: NewTicket, actor: str) -> Ticket:
         with self._uow() as uow:
@@ -39,7 +28,7 @@ class IntakeService:
         return ticket
 
     def _register(self, uow: UnitOfWork, command: NewTicket, actor: str) -> Ticket:
-        step = InstanceStep(uow, self._clock, self._registry, self._policy, actor)
+        step = self._runtime.step(uow, actor)
         client = uow.directory.client_by_code(command.client_code)
         requester = self._requester(uow, command, client.id)
         self._ensure_may_report_for(uow, actor, requester)

@@ -8,8 +8,9 @@ model, and an audit event for each thing that happened — all in the caller's t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itsm.domain.process import HumanTask, InstanceStatus, ProcessDefinition, TaskStatus
 from itsm.domain.tickets import Ticket, TicketStatus
@@ -19,18 +20,38 @@ from itsm.services.ports import (
     EngineRun,
     JsonDict,
     PassedElement,
+    ProcessEngine,
     ProcessSource,
     ServiceInvoker,
     StepObserver,
     UnitOfWork,
+    UnitOfWorkFactory,
 )
 from itsm.services.service_tasks import ServiceRegistry, TaskContext
+
+if TYPE_CHECKING:
+    from itsm.services.processes import ProcessService
 
 _UNRECORDED_KINDS = frozenset({"ExclusiveGateway", "ParallelGateway", "InclusiveGateway"})
 
 
 def source_of(definition: ProcessDefinition) -> ProcessSource:
     return ProcessSource(definition.bpmn_xml, definition.dmn_xml, definition.forms)
+
+
+@dataclass(frozen=True)
+class ProcessRuntime:
+    """What every use case that moves a process instance needs, built once by bootstrap."""
+
+    uow: UnitOfWorkFactory
+    engine: ProcessEngine
+    processes: ProcessService
+    registry: ServiceRegistry
+    clock: Clock
+    policy: DeskPolicy
+
+    def step(self, uow: UnitOfWork, actor: str) -> InstanceStep:
+        return InstanceStep(uow, self.clock, self.registry, self.policy, actor)
 
 
 class InstanceStep:

@@ -6,11 +6,7 @@ from dataclasses import dataclass, field
 
 from itsm.domain.errors import ConflictError, ItsmError
 from itsm.domain.process import InstanceStatus
-from itsm.services.policy import DeskPolicy
-from itsm.services.ports import Clock, ProcessEngine, UnitOfWorkFactory
-from itsm.services.processes import ProcessService
-from itsm.services.service_tasks import ServiceRegistry
-from itsm.services.steps import InstanceStep
+from itsm.services.steps import ProcessRuntime
 
 SYSTEM_ACTOR = "system:timers"
 
@@ -23,21 +19,13 @@ class TimerRun:
 
 
 class TimerService:
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        engine: ProcessEngine,
-        processes: ProcessService,
-        registry: ServiceRegistry,
-        clock: Clock,
-        policy: DeskPolicy,
-    ) -> None:
-        self._uow = uow
-        self._engine = engine
-        self._processes = processes
-        self._registry = registry
-        self._clock = clock
-        self._policy = policy
+    def __init__(self, runtime: ProcessRuntime) -> None:
+        self._runtime = runtime
+        self._uow = runtime.uow
+        self._engine = runtime.engine
+        self._processes = runtime.processes
+        self._clock = runtime.clock
+        self._policy = runtime.policy
 
     def run_due(self) -> TimerRun:
         """Advance every instance whose earliest timer is due, each in its own transaction."""
@@ -58,7 +46,7 @@ class TimerService:
 
     def _advance(self, instance_id: int) -> bool:
         with self._uow() as uow:
-            step = InstanceStep(uow, self._clock, self._registry, self._policy, SYSTEM_ACTOR)
+            step = self._runtime.step(uow, SYSTEM_ACTOR)
             instance = uow.processes.instance(instance_id)
             if (
                 instance.status is not InstanceStatus.RUNNING
