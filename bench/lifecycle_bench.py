@@ -236,15 +236,13 @@ def play_ticket(desk: Desk, scenario: Scenario) -> int:
     return ticket_id
 
 
+def count_rows(conn: Any, table: Table, *where: Any) -> int:
+    return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
 def running_instances(desk: Desk) -> int:
     with desk.database.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count())
-                .select_from(t.process_instances)
-                .where(t.process_instances.c.status == "running")
-            ).scalar_one()
-        )
+        return count_rows(conn, t.process_instances, t.process_instances.c.status == "running")
 
 
 def warm_up(desk: Desk) -> None:
@@ -422,7 +420,7 @@ def database_size(desk: Desk) -> str:
                 "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
             ).scalar_one()
         rows = {
-            table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            table.name: count_rows(conn, table)
             for table in (t.human_tasks, t.audit_events, t.process_instances)
         }
     return f"{int(size) / 2**20:,.0f} MB; " + ", ".join(f"{n:,} {k}" for k, n in rows.items())
@@ -430,11 +428,9 @@ def database_size(desk: Desk) -> str:
 
 def stored_counts(desk: Desk) -> tuple[int, int]:
     with desk.database.connect() as conn:
-        tickets = conn.execute(select(func.count()).select_from(t.tickets)).scalar_one()
-        open_tasks = conn.execute(
-            select(func.count()).select_from(t.human_tasks).where(t.human_tasks.c.status == "open")
-        ).scalar_one()
-    return int(tickets), int(open_tasks)
+        tickets = count_rows(conn, t.tickets)
+        open_tasks = count_rows(conn, t.human_tasks, t.human_tasks.c.status == "open")
+    return tickets, open_tasks
 
 
 # --------------------------------------------------------------------------- background fill
