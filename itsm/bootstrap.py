@@ -42,8 +42,8 @@ class Services:
     accounts: AccountService
     collaboration: Collaboration
 
-    def unit_of_work(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.database)
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        return SqlUnitOfWork(self.database, read_only=read_only)
 
     def close(self) -> None:
         self.database.dispose()
@@ -64,8 +64,8 @@ def build(
         functions = service_functions()
     database = create_database_engine(settings.database_url)
 
-    def uow() -> UnitOfWork:
-        return SqlUnitOfWork(database)
+    def uow(*, read_only: bool = False) -> UnitOfWork:
+        return SqlUnitOfWork(database, read_only=read_only)
 
     policy = DeskPolicy(
         ticket_prefix=settings.ticket_prefix,

@@ -60,7 +60,7 @@ class AccountService:
 
     def login(self, username: str, password: str) -> str:
         """A single-use ticket to redeem within a minute, or InvalidCredentials."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             found = uow.sessions.password_hash(username.strip())
         # The (deliberately slow) hash check runs outside any transaction.
         stored = found[1] if found else None
@@ -93,7 +93,7 @@ class AccountService:
     def person_for(self, token: str | None) -> Person | None:
         if not token:
             return None
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             person_id = uow.sessions.active_person_id(_digest(token), self._clock.now())
             if person_id is None:
                 return None
@@ -101,7 +101,7 @@ class AccountService:
             return person if person.active else None
 
     def person_by_email(self, email: str) -> Person | None:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             matches = [
                 p
                 for p in uow.directory.people()

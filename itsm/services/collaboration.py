@@ -126,7 +126,7 @@ class Collaboration:
 
     def thread(self, number: str, actor: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Comments and attachments the actor may see, oldest first."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             person, ticket = self._visible(uow, number, actor)
             staff = person.client_id is None
             return (
@@ -135,7 +135,7 @@ class Collaboration:
             )
 
     def download(self, attachment_id: int, actor: str) -> Download:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             row = uow.attachments.get(attachment_id)
             person: Person = uow.directory.person_by_username(actor)
             ticket: Ticket = uow.tickets.get(row["ticket_id"])

@@ -60,7 +60,7 @@ class HumanTaskService:
     ) -> list[InboxItem]:
         """Open tasks the actor may see, most urgent first. ``filters`` keys: client,
         sla_tier, priority, category, channel."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             person: Person = uow.directory.person_by_username(actor)
             groups = groups_of(person)
             if group is not None:
@@ -74,11 +74,12 @@ class HumanTaskService:
                 ticket_filters=filters,
                 limit=limit,
             )
-            return [InboxItem(task, uow.tickets.get(task.ticket_id)) for task in tasks]
+            tickets = uow.tickets.get_many(task.ticket_id for task in tasks)
+            return [InboxItem(task, tickets[task.ticket_id]) for task in tasks]
 
     def open(self, task_id: str, actor: str) -> OpenTask:
         """The task, its ticket and its form, for a task page."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             task: HumanTask = uow.tasks.get(task_id)
             ensure_can_see_task(uow.directory.person_by_username(actor), task)
             instance = uow.processes.instance(task.instance_id)
@@ -87,13 +88,13 @@ class HumanTaskService:
             return OpenTask(task, uow.tickets.get(task.ticket_id), form)
 
     def task(self, task_id: str, actor: str) -> HumanTask:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             task: HumanTask = uow.tasks.get(task_id)
             ensure_can_see_task(uow.directory.person_by_username(actor), task)
             return task
 
     def form(self, task_id: str, actor: str) -> JsonDict | None:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             task: HumanTask = uow.tasks.get(task_id)
             ensure_can_see_task(uow.directory.person_by_username(actor), task)
             instance = uow.processes.instance(task.instance_id)

@@ -68,7 +68,7 @@ class ProcessService:
         cached = self._definitions.get(definition_id)
         if cached is None:
             if uow is None:
-                with self._uow() as fresh:
+                with self._uow(read_only=True) as fresh:
                     cached = fresh.processes.definition(definition_id)
             else:
                 cached = uow.processes.definition(definition_id)  # type: ignore[attr-defined]
@@ -79,6 +79,6 @@ class ProcessService:
         return source_of(self.definition(definition_id, uow))
 
     def versions(self, key: str | None = None) -> list[ProcessDefinition]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             ids = uow.processes.definition_ids(key)
             return [self.definition(each, uow) for each in ids]

@@ -38,7 +38,7 @@ class TicketViews:
         self._uow = uow
 
     def details(self, number: str, actor: str) -> TicketDetails:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             viewer: Person = uow.directory.person_by_username(actor)
             ticket: Ticket = uow.tickets.get_by_number(number)
             ensure_can_see_ticket(viewer, ticket)
@@ -71,7 +71,7 @@ class TicketViews:
     def similar_articles(self, number: str, actor: str, limit: int = 5) -> list[dict[str, Any]]:
         """Knowledge-base articles sharing the most words with the ticket (same category
         first); client people only see their own client's articles."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             viewer: Person = uow.directory.person_by_username(actor)
             ticket: Ticket = uow.tickets.get_by_number(number)
             ensure_can_see_ticket(viewer, ticket)
@@ -95,7 +95,7 @@ class TicketViews:
 
     def field_work(self, actor: str) -> list[FieldJob]:
         """Open field visits the technician may take or has taken, with where to go."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             person: Person = uow.directory.person_by_username(actor)
             if person.client_id is not None:
                 return []
@@ -125,7 +125,7 @@ class TicketViews:
 
     def authorised_people(self, client_code: str, actor: str) -> list[Person]:
         """The client's people allowed to order changes (its coordinator included)."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             viewer: Person = uow.directory.person_by_username(actor)
             client: Client = uow.directory.client_by_code(client_code)
             if viewer.client_id not in (None, client.id):
@@ -135,7 +135,7 @@ class TicketViews:
 
     def client_people(self, client_code: str, actor: str) -> list[Person]:
         """People of a client, for staff recording a call on someone's behalf."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             viewer: Person = uow.directory.person_by_username(actor)
             client: Client = uow.directory.client_by_code(client_code)
             if viewer.client_id not in (None, client.id):
@@ -144,20 +144,20 @@ class TicketViews:
 
     def clients(self, actor: str) -> list[Client]:
         """Clients the actor may filter by: all for staff, their own for client people."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             viewer: Person = uow.directory.person_by_username(actor)
             clients: list[Client] = uow.directory.clients()
         return [c for c in clients if viewer.client_id in (None, c.id)]
 
     def engineers(self, actor: str) -> dict[int, str]:
         """Names of provider staff by id, for showing who handles a ticket."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             uow.directory.person_by_username(actor)
             return {p.id: p.full_name for p in uow.directory.people() if p.client_id is None}
 
     def colleagues_for(self, group: str, actor: str) -> list[Person]:
         """Provider staff who can work tasks of ``group`` (for the lead's reassign list)."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             uow.directory.person_by_username(actor)
             people: list[Person] = uow.directory.people()
         return [
@@ -167,7 +167,7 @@ class TicketViews:
         ]
 
     def recent(self, actor: str, limit: int = 50) -> list[Ticket]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             viewer: Person = uow.directory.person_by_username(actor)
             tickets: list[Ticket] = uow.tickets.recent(client_id=viewer.client_id, limit=limit)
             if viewer.client_id is not None:

@@ -30,7 +30,7 @@ class TimerService:
     def run_due(self) -> TimerRun:
         """Advance every instance whose earliest timer is due, each in its own transaction."""
         report = TimerRun()
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             due = uow.processes.due_instance_ids(self._clock.now(), self._policy.timer_batch_size)
         for instance_id in due:
             try:

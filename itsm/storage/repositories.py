@@ -201,6 +201,13 @@ class TicketRepository:
             raise NotFound(f"ticket {ticket_id} not found")
         return ticket_from_row(row)
 
+    def get_many(self, ticket_ids: Iterable[int]) -> dict[int, Ticket]:
+        ids = sorted(set(ticket_ids))
+        if not ids:
+            return {}
+        rows = self._db.execute(select(t.tickets).where(t.tickets.c.id.in_(ids))).mappings()
+        return {row["id"]: ticket_from_row(row) for row in rows}
+
     def get_by_number(self, number: str) -> Ticket:
         row = (
             self._db.execute(select(t.tickets).where(t.tickets.c.number == number))

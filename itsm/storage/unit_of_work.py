@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from itsm.domain.errors import ConflictError
+from itsm.storage.database import READ_ONLY_OPTION
 from itsm.storage.repositories import (
     AttachmentRepository,
     AuditLog,
@@ -36,12 +37,15 @@ class SqlUnitOfWork:
     comments: CommentRepository
     attachments: AttachmentRepository
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._connection: Connection | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
         connection = self._engine.connect()
+        if self._read_only:
+            connection.execution_options(**{READ_ONLY_OPTION: True})
         connection.begin()
         self._connection = connection
         self.directory = DirectoryRepository(connection)
@@ -75,6 +79,8 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._connection is not None, "commit outside the unit of work"
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         try:
             self._connection.commit()
         except OperationalError as err:

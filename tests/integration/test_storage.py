@@ -152,3 +152,22 @@ def test_stale_instance_version_is_a_conflict(uow_factory) -> None:  # type: ign
         )
     with uow_factory() as uow:
         assert uow.processes.instance(instance_id).state == "{1}"
+
+
+def test_readers_and_writers_do_not_wait_for_each_other(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    try:
+        with SqlUnitOfWork(engine, read_only=True) as reader:
+            assert reader.directory.clients() == []
+            # Before read-only units existed, this writer waited out the busy timeout.
+            with SqlUnitOfWork(engine) as writer:
+                add_client(writer)
+                writer.commit()
+            with SqlUnitOfWork(engine) as writer, SqlUnitOfWork(engine, read_only=True) as other:
+                assert writer.tickets.next_sequence("HD-2026") == 1
+                assert other.directory.clients()[0].code == "T"
+                writer.commit()
+        with SqlUnitOfWork(engine, read_only=True) as reader, pytest.raises(RuntimeError):
+            reader.commit()
+    finally:
+        engine.dispose()
