@@ -178,10 +178,11 @@ class HumanTaskService:
         step = self._runtime.step(uow, actor)
         uow.tasks.complete(task_id, actor, step.now)
         ticket: Ticket = uow.tickets.get(task.ticket_id)
-        self._note_engineer_response(uow, step, person, task)
-        fields = ticket_fields(schema, submitted)
-        if fields:
-            uow.tickets.update(ticket.id, step.now, **fields)
+        changes = ticket_fields(schema, submitted)
+        if person.client_id is None and ticket.responded_at is None:
+            changes["responded_at"] = step.now  # the first engineer response (reaction SLA)
+        if changes:
+            uow.tickets.update(ticket.id, step.now, **changes)
         minutes = submitted.get("time_spent_minutes")
         if isinstance(minutes, int) and minutes > 0:
             uow.work.add_time_entry(
@@ -211,8 +212,8 @@ class HumanTaskService:
             step.invoke,
             step.observer_for(ticket.id),
         )
-        step.apply(ticket.id, instance.id, instance.version, run)
-        return Completion(ticket.number, uow.tasks.open_for_instance(instance.id))
+        open_tasks = step.apply(ticket.id, instance.id, instance.version, run)
+        return Completion(ticket.number, open_tasks)
 
     @staticmethod
     def _workable(

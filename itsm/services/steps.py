@@ -109,10 +109,11 @@ class InstanceStep:
 
     def apply(
         self, ticket_id: int, instance_id: int, expected_version: int | None, run: EngineRun
-    ) -> None:
-        """Persist the run; ``expected_version`` None means the instance row is new."""
+    ) -> list[HumanTask]:
+        """Persist the run and return the open tasks; ``expected_version`` None means the
+        instance row is new."""
         ticket = self.uow.tickets.get(ticket_id)
-        self._sync_tasks(ticket, instance_id, run)
+        open_tasks = self._sync_tasks(ticket, instance_id, run)
         self._follow_model_status(ticket, run)
         status = InstanceStatus.COMPLETED if run.completed else InstanceStatus.RUNNING
         if expected_version is not None:
@@ -127,6 +128,7 @@ class InstanceStep:
         if run.completed:
             self.audit(ticket_id, "process_completed", "Process completed", instance_id=instance_id)
         self.flush_audit(instance_id)
+        return open_tasks
 
     def flush_audit(self, instance_id: int | None = None) -> None:
         events = [
@@ -143,7 +145,7 @@ class InstanceStep:
         self.context.events.clear()
         self.uow.audit.record_many(events)
 
-    def _sync_tasks(self, ticket: Ticket, instance_id: int, run: EngineRun) -> None:
+    def _sync_tasks(self, ticket: Ticket, instance_id: int, run: EngineRun) -> list[HumanTask]:
         open_rows = {task.id: task for task in self.uow.tasks.open_for_instance(instance_id)}
         waiting_ids = {waiting.task_id for waiting in run.waiting_tasks}
         vanished = [task for task_id, task in open_rows.items() if task_id not in waiting_ids]
@@ -193,6 +195,8 @@ class InstanceStep:
                 payload={"candidate_group": spec.candidate_group},
             )
         self.uow.tasks.add_many(new_rows)
+        kept = [task for task_id, task in open_rows.items() if task_id in waiting_ids]
+        return kept + new_rows
 
     def _follow_model_status(self, ticket: Ticket, run: EngineRun) -> None:
         if ticket.status.is_final:

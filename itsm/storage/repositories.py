@@ -12,7 +12,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    RowMapping,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from itsm.domain.calendar import BusinessCalendar
 from itsm.domain.directory import Client, Person, Site
@@ -32,6 +43,47 @@ from itsm.storage.rows import (
     task_from_row,
     ticket_from_row,
 )
+
+# The hottest reads are built once: building a statement and its cache key on every call
+# was the largest single cost of a task completion in the profile (docs/benchmarks.md).
+_CLIENT_BY_ID = select(t.clients).where(t.clients.c.id == bindparam("key"))
+_PERSON_BY_ID = select(t.people).where(t.people.c.id == bindparam("key"))
+_PERSON_BY_USERNAME = select(t.people).where(t.people.c.username == bindparam("key"))
+_TICKET_BY_ID = select(t.tickets).where(t.tickets.c.id == bindparam("key"))
+_INSTANCE_BY_ID = select(t.process_instances).where(t.process_instances.c.id == bindparam("key"))
+_TASK_BY_ID = select(t.human_tasks).where(t.human_tasks.c.id == bindparam("key"))
+_OPEN_TASKS_OF_INSTANCE = select(t.human_tasks).where(
+    t.human_tasks.c.instance_id == bindparam("key"),
+    t.human_tasks.c.status == TaskStatus.OPEN.value,
+)
+
+
+_UPDATE_TICKET = (
+    update(t.tickets)
+    .where(t.tickets.c.id == bindparam("b_ticket_id"))
+    .values(version=t.tickets.c.version + 1)
+)  # the columns to set come as parameters at execution
+_SAVE_INSTANCE = (
+    update(t.process_instances)
+    .where(
+        t.process_instances.c.id == bindparam("b_instance_id"),
+        t.process_instances.c.version == bindparam("b_expected_version"),
+    )
+    .values(version=t.process_instances.c.version + 1)
+)
+_COMPLETE_TASK = (
+    update(t.human_tasks)
+    .where(t.human_tasks.c.id == bindparam("b_task_id"), t.human_tasks.c.status == "open")
+    .values(status="completed", version=t.human_tasks.c.version + 1)
+)
+_INSERT_AUDIT = insert(t.audit_events)
+_INSERT_OUTBOX = insert(t.outbox)
+_INSERT_TASKS = insert(t.human_tasks)
+_INSERT_TIME = insert(t.time_entries)
+
+
+def _one(connection: Connection, statement: Any, key: object) -> RowMapping | None:
+    return connection.execute(statement, {"key": key}).mappings().first()
 
 
 def _new_id(result: CursorResult[Any]) -> int:
@@ -112,11 +164,7 @@ class DirectoryRepository:
         )
 
     def client(self, client_id: int) -> Client:
-        row = (
-            self._db.execute(select(t.clients).where(t.clients.c.id == client_id))
-            .mappings()
-            .first()
-        )
+        row = _one(self._db, _CLIENT_BY_ID, client_id)
         if row is None:
             raise NotFound(f"client {client_id} not found")
         return client_from_row(row)
@@ -138,19 +186,13 @@ class DirectoryRepository:
         return [site_from_row(row) for row in rows]
 
     def person(self, person_id: int) -> Person:
-        row = (
-            self._db.execute(select(t.people).where(t.people.c.id == person_id)).mappings().first()
-        )
+        row = _one(self._db, _PERSON_BY_ID, person_id)
         if row is None:
             raise NotFound(f"person {person_id} not found")
         return person_from_row(row)
 
     def person_by_username(self, username: str) -> Person:
-        row = (
-            self._db.execute(select(t.people).where(t.people.c.username == username))
-            .mappings()
-            .first()
-        )
+        row = _one(self._db, _PERSON_BY_USERNAME, username)
         if row is None:
             raise NotFound(f"person '{username}' not found")
         return person_from_row(row)
@@ -192,11 +234,7 @@ class TicketRepository:
         return self.get(int(ticket_id))
 
     def get(self, ticket_id: int) -> Ticket:
-        row = (
-            self._db.execute(select(t.tickets).where(t.tickets.c.id == ticket_id))
-            .mappings()
-            .first()
-        )
+        row = _one(self._db, _TICKET_BY_ID, ticket_id)
         if row is None:
             raise NotFound(f"ticket {ticket_id} not found")
         return ticket_from_row(row)
@@ -219,12 +257,8 @@ class TicketRepository:
         return ticket_from_row(row)
 
     def update(self, ticket_id: int, at: datetime, **changes: Any) -> None:
-        changes = {key: _enum_value(value) for key, value in changes.items()}
-        self._db.execute(
-            update(t.tickets)
-            .where(t.tickets.c.id == ticket_id)
-            .values(updated_at=at, version=t.tickets.c.version + 1, **changes)
-        )
+        values = {key: _enum_value(value) for key, value in changes.items()}
+        self._db.execute(_UPDATE_TICKET, {"b_ticket_id": ticket_id, "updated_at": at, **values})
 
     def recent(self, *, client_id: int | None = None, limit: int = 50) -> list[Ticket]:
         query = select(t.tickets).order_by(t.tickets.c.id.desc()).limit(limit)
@@ -329,13 +363,7 @@ class ProcessRepository:
         )
 
     def instance(self, instance_id: int) -> ProcessInstance:
-        row = (
-            self._db.execute(
-                select(t.process_instances).where(t.process_instances.c.id == instance_id)
-            )
-            .mappings()
-            .first()
-        )
+        row = _one(self._db, _INSTANCE_BY_ID, instance_id)
         if row is None:
             raise NotFound(f"process instance {instance_id} not found")
         return instance_from_row(row)
@@ -362,18 +390,15 @@ class ProcessRepository:
     ) -> int:
         """Write new engine state only if nobody else did since it was read."""
         result = self._db.execute(
-            update(t.process_instances)
-            .where(
-                t.process_instances.c.id == instance_id,
-                t.process_instances.c.version == expected_version,
-            )
-            .values(
-                state=state,
-                status=status,
-                next_timer_at=next_timer_at,
-                updated_at=at,
-                version=expected_version + 1,
-            )
+            _SAVE_INSTANCE,
+            {
+                "b_instance_id": instance_id,
+                "b_expected_version": expected_version,
+                "state": state,
+                "status": status,
+                "next_timer_at": next_timer_at,
+                "updated_at": at,
+            },
         )
         if result.rowcount != 1:
             raise ConflictError(
@@ -402,27 +427,17 @@ class HumanTaskRepository:
     def add_many(self, tasks: Sequence[HumanTask]) -> None:
         if tasks:
             self._db.execute(
-                insert(t.human_tasks),
-                [{**vars(task), "status": task.status.value} for task in tasks],
+                _INSERT_TASKS, [{**vars(task), "status": task.status.value} for task in tasks]
             )
 
     def get(self, task_id: str) -> HumanTask:
-        row = (
-            self._db.execute(select(t.human_tasks).where(t.human_tasks.c.id == task_id))
-            .mappings()
-            .first()
-        )
+        row = _one(self._db, _TASK_BY_ID, task_id)
         if row is None:
             raise NotFound(f"task {task_id} not found")
         return task_from_row(row)
 
     def open_for_instance(self, instance_id: int) -> list[HumanTask]:
-        rows = self._db.execute(
-            select(t.human_tasks).where(
-                t.human_tasks.c.instance_id == instance_id,
-                t.human_tasks.c.status == TaskStatus.OPEN.value,
-            )
-        ).mappings()
+        rows = self._db.execute(_OPEN_TASKS_OF_INSTANCE, {"key": instance_id}).mappings()
         return [task_from_row(row) for row in rows]
 
     def for_ticket(self, ticket_id: int) -> list[HumanTask]:
@@ -435,14 +450,7 @@ class HumanTaskRepository:
 
     def complete(self, task_id: str, actor: str, at: datetime) -> None:
         result = self._db.execute(
-            update(t.human_tasks)
-            .where(t.human_tasks.c.id == task_id, t.human_tasks.c.status == TaskStatus.OPEN.value)
-            .values(
-                status=TaskStatus.COMPLETED.value,
-                completed_at=at,
-                completed_by=actor,
-                version=t.human_tasks.c.version + 1,
-            )
+            _COMPLETE_TASK, {"b_task_id": task_id, "completed_at": at, "completed_by": actor}
         )
         if result.rowcount != 1:
             raise ConflictError(f"task {task_id} was completed by someone else in the meantime")
@@ -549,7 +557,7 @@ class AuditLog:
     def record_many(self, events: Sequence[dict[str, Any]]) -> None:
         if events:
             self._db.execute(
-                insert(t.audit_events),
+                _INSERT_AUDIT,
                 [
                     {**event, "payload": json.dumps(event.get("payload") or {}, default=str)}
                     for event in events
@@ -571,7 +579,7 @@ class Outbox:
 
     def add(self, **message: Any) -> None:
         message["context"] = json.dumps(message["context"], default=str)
-        self._db.execute(insert(t.outbox).values(**message))
+        self._db.execute(_INSERT_OUTBOX, message)
 
     def for_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
         rows = self._db.execute(
@@ -617,7 +625,7 @@ class WorkLog:
 
     def add_time_entry(self, **entry: Any) -> None:
         entry = {key: _enum_value(value) for key, value in entry.items()}
-        self._db.execute(insert(t.time_entries).values(**entry))
+        self._db.execute(_INSERT_TIME, entry)
 
     def time_entries_for_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
         rows = self._db.execute(
