@@ -505,11 +505,7 @@ class HumanTaskRepository:
         query = (
             select(t.human_tasks)
             .where(t.human_tasks.c.status == TaskStatus.OPEN.value)
-            .order_by(
-                t.human_tasks.c.due_at.is_(None),
-                t.human_tasks.c.due_at,
-                t.human_tasks.c.created_at,
-            )
+            .order_by(t.human_tasks.c.due_at.nulls_last(), t.human_tasks.c.created_at)
             .limit(limit)
         )
         if groups is not None:

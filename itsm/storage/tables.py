@@ -190,7 +190,8 @@ human_tasks = Table(
     Column("completed_by", String(120)),
     Column("due_at", UtcDateTime),
     Column("version", Integer, nullable=False, default=1),
-    Index("ix_human_tasks_inbox", "status", "candidate_group", "created_at"),
+    # Matches the inbox order (most urgent due time first, NULLs last, then oldest).
+    Index("ix_human_tasks_queue", "status", "candidate_group", "due_at", "created_at"),
     Index("ix_human_tasks_assignee", "assignee", "status"),
 )
 
