@@ -147,6 +147,9 @@ def test_task_form_completes_and_moves_the_ticket_on(app_as: AppFor, ui_desk: Se
     at.button(key=f"FormSubmitter:task.{task_id}-Submit").click().run()
     assert any("Task completed" in s.value for s in at.success), [e.value for e in at.error]
     assert ui_desk.tickets.details(number, engineer).ticket.status.value == "resolved"
+    # The way back is a link: a button would vanish on the rerun its own click causes.
+    [link] = at.get("page_link")
+    assert "ticket" in link.proto.page and link.proto.label == "Back to the ticket"
 
 
 def test_conflict_is_explained_not_a_traceback(app_as: AppFor, ui_desk: Services) -> None:

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from itsm.domain.commands import NewTicket
 from itsm.domain.errors import ItsmError
 from itsm.domain.tickets import Category, ChangeType, Level
-from ui.session import me, open_ticket, services
+from ui.session import me, services
 
 person = me()
 desk = services()
@@ -16,8 +16,7 @@ st.title("Phone intake")
 
 if done := st.session_state.pop("phone.done", None):
     st.success(f"Ticket {done} registered.")
-    if st.button("Open it"):
-        open_ticket(done)
+    st.page_link("views/ticket.py", label="Open it", query_params={"ticket": done})
 
 clients = desk.tickets.clients(person.username)
 client_code = st.selectbox(

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from itsm.domain.commands import NewTicket
 from itsm.domain.errors import ItsmError
 from itsm.domain.tickets import Category, ChangeType
-from ui.session import me, open_ticket, services
+from ui.session import me, services
 
 person = me()
 desk = services()
@@ -16,8 +16,9 @@ st.title("Report a problem")
 
 if done := st.session_state.pop("report.done", None):
     st.success(done["message"])
-    if st.button("View the ticket"):
-        open_ticket(done["number"])
+    st.page_link(
+        "views/ticket.py", label="View the ticket", query_params={"ticket": done["number"]}
+    )
 
 CHANGE_LABELS = {
     "none": "No, something is broken or I have a question",

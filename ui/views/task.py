@@ -27,8 +27,10 @@ task, ticket, form = opened.task, opened.ticket, opened.form
 
 if done := st.session_state.pop("task.done", None):
     st.success(done)
-    if st.button("Back to the ticket"):
-        open_ticket(ticket.number)
+    # A link, not a button: a button's click would rerun a page that no longer shows it.
+    st.page_link(
+        "views/ticket.py", label="Back to the ticket", query_params={"ticket": ticket.number}
+    )
     st.stop()
 
 st.title(task.name)
