@@ -21,7 +21,7 @@ def check_authorisation(ctx: TaskContext, ticket_id: int) -> dict[str, Any]:
     ctx.audit(
         ticket_id,
         "authorisation_checked",
-        f"{requester.full_name} {verdict} for {ticket.change_type.value}",
+        f"{requester.full_name} {verdict} for {ticket.change_type.value.replace('_', ' ')}",
         requester=requester.username,
         authorised=authorised,
     )

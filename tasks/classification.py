@@ -32,11 +32,11 @@ def apply_classification(
         reaction_due_at=reaction_due,
         resolution_due_at=resolution_due,
     )
-    resolution_text = resolution_due.isoformat() if resolution_due else "none"
+    resolution_text = f"{resolution_due:%Y-%m-%d %H:%M} UTC" if resolution_due else "none"
     ctx.audit(
         ticket_id,
         "classified",
-        f"Priority {priority}; reaction due {reaction_due.isoformat()}, "
+        f"Priority {priority}; reaction due {reaction_due:%Y-%m-%d %H:%M} UTC, "
         f"resolution due {resolution_text}",
         priority=priority,
         reaction_hours=reaction_hours,

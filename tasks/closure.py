@@ -21,7 +21,7 @@ def close_ticket(ctx: TaskContext, ticket_id: int, closure: str) -> dict[str, An
     ctx.audit(
         ticket_id,
         "status_changed",
-        f"Status {ticket.status.value} → {status.value} ({kind.value.replace('_', ' ')})",
+        f"Status {ticket.status.label} → {status.label} ({kind.value.replace('_', ' ')})",
         **{"from": ticket.status.value, "to": status.value},
     )
     return {"status": status.value}

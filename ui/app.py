@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from itsm.domain.people import Role
+from ui.components.redirect import go_to_auth_route
 from ui.navigation import HIDDEN, MENUS
-from ui.session import current_person
+from ui.session import TOKEN_KEY, current_person, services
 
 st.set_page_config(page_title="itsm-orchestrator", layout="wide")
 
@@ -32,6 +33,11 @@ else:
     st.session_state["person"] = person
     with st.sidebar:
         st.markdown(f"**{person.full_name}**  \n{person.role.value.replace('_', ' ')}")
-        st.link_button("Log out", "/auth/logout")
+        if st.button("Log out"):
+            # Revoke now, server-side; the route then clears the cookie in this same tab.
+            services().accounts.logout(st.session_state.pop(TOKEN_KEY, "") or "")
+            st.session_state.pop("person", None)
+            go_to_auth_route("/auth/logout", "itsm-logout-redirect")
+            st.stop()
     navigation = st.navigation(pages_for(person.role))
 navigation.run()

@@ -63,7 +63,12 @@ STREAMLIT_OPTIONS = {
 
 
 def create_app() -> st.App:
-    for key, value in STREAMLIT_OPTIONS.items():
+    options = {
+        **STREAMLIT_OPTIONS,
+        # The uploader shows and enforces this; the service enforces the exact byte limit.
+        "server.maxUploadSize": max(1, -(-services().settings.max_attachment_bytes // 2**20)),
+    }
+    for key, value in options.items():
         streamlit_config.set_option(key, value, "ui.server")
     return st.App(
         APP_SCRIPT,

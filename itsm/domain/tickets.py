@@ -57,6 +57,11 @@ class TicketStatus(StrEnum):
     REJECTED = "rejected"
 
     @property
+    def label(self) -> str:
+        """For people: "in progress", not "in_progress"."""
+        return self.value.replace("_", " ")
+
+    @property
     def is_final(self) -> bool:
         return self in (TicketStatus.CLOSED, TicketStatus.REJECTED)
 

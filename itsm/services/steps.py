@@ -214,6 +214,6 @@ class InstanceStep:
                 self.audit(
                     ticket.id,
                     "status_changed",
-                    f"Status {ticket.status.value} → {changes['status'].value}",
+                    f"Status {ticket.status.label} → {changes['status'].label}",
                     payload={"from": ticket.status.value, "to": changes["status"].value},
                 )

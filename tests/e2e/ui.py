@@ -37,7 +37,7 @@ def sidebar(page: Page) -> Locator:
 
 
 def log_out_link(page: Page) -> Locator:
-    return sidebar(page).get_by_role("link", name="Log out")
+    return sidebar(page).get_by_role("button", name="Log out")
 
 
 def wait_idle(page: Page) -> None:

@@ -17,6 +17,11 @@ export default function(component) {
 _redirect = st.components.v2.component("itsm.redirect", js=_JS)
 
 
+def go_to_auth_route(path: str, key: str) -> None:
+    """Navigate this tab to one of the app's /auth/ routes (which set or clear the cookie)."""
+    _redirect(data={"path": path}, key=key)
+
+
 def complete_login(ticket: str) -> None:
     path = "/auth/complete?" + urlencode({"ticket": ticket})
     _redirect(data={"path": path}, key="itsm-login-redirect")

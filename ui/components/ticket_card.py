@@ -9,6 +9,16 @@ import streamlit as st
 from itsm.services.ticket_views import TicketDetails
 from ui.components.sla import badge
 
+STATUS_COLOURS = {
+    "closed": "green",
+    "resolved": "green",
+    "rejected": "gray",
+    "awaiting_approval": "orange",
+    "with_vendor": "violet",
+    "field_visit": "violet",
+    "escalated": "orange",
+}
+
 
 def ticket_summary(details: TicketDetails, now: datetime) -> None:
     ticket = details.ticket

@@ -8,12 +8,13 @@ from itsm.services.accounts import InvalidCredentials
 from ui.components.redirect import complete_login
 from ui.session import TOKEN_KEY, oidc_available, services
 
-st.title("itsm-orchestrator")
-st.caption("Helpdesk workbench: sign in to see your queue or your tickets.")
+_, middle, _ = st.columns([1, 2, 1])
+middle.title("itsm-orchestrator")
+middle.caption("Helpdesk workbench: sign in to see your queue or your tickets.")
 if st.query_params.get("login") == "expired":
     st.warning("That sign-in link has expired; please sign in again.")
 
-with st.form("login"):
+with middle.form("login"):
     username = st.text_input("Username")
     password = st.text_input("Password", type="password")
     submitted = st.form_submit_button("Log in", type="primary")

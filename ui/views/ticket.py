@@ -8,6 +8,22 @@ from itsm.domain.errors import ItsmError, NotFound
 from ui.components.ticket_card import ticket_summary
 from ui.session import me, open_task, services
 
+# What a client's people see of the history; the rest is the service desk's own business.
+CLIENT_TIMELINE = frozenset(
+    {
+        "ticket_registered",
+        "engineer_assigned",
+        "status_changed",
+        "comment",
+        "attachment",
+        "vendor_hand_off",
+        "field_visit_ordered",
+        "approval_recorded",
+        "resolved",
+        "reopened",
+    }
+)
+
 person = me()
 desk = services()
 number = st.query_params.get("ticket", "")
@@ -33,7 +49,7 @@ if waiting:
         left.markdown(f"{task.name} · {task.candidate_group} · {task.assignee or 'unclaimed'}")
         if right.button("Open", key=f"open.{task.id}"):
             open_task(task.id)
-elif details.instance is not None:
+elif details.instance is not None and staff:
     st.caption(f"Process version {details.process_version}: {details.instance.status.value}")
 
 timeline_tab, comments_tab, files_tab, time_tab = st.tabs(
@@ -42,7 +58,7 @@ timeline_tab, comments_tab, files_tab, time_tab = st.tabs(
 
 with timeline_tab:
     for event in details.timeline:
-        if not staff and event["kind"] in ("step", "internal_note", "task_created"):
+        if not staff and event["kind"] not in CLIENT_TIMELINE:
             continue
         st.markdown(
             f":gray[{event['occurred_at']:%Y-%m-%d %H:%M}] · {event['summary']} "
