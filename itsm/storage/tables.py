@@ -228,6 +228,9 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     Column("last_error", Text),
+    # A worker leases a batch; if it dies the lease runs out and another worker retries.
+    Column("leased_until", UtcDateTime),
+    Column("leased_by", String(64)),
     Index("ix_outbox_pending", "status", "next_attempt_at"),
 )
 
@@ -332,4 +335,23 @@ attachments = Table(
     Column("uploaded_by_id", ForeignKey("people.id"), nullable=False),
     Column("internal", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(16), nullable=False),
+    # Message-ID for e-mail, the gateway's id for SMS, fingerprint for alerts: never twice.
+    Column("external_id", String(400), nullable=False),
+    Column("sender", String(320), nullable=False),
+    Column("subject", String(400), nullable=False, default=""),
+    Column("received_at", UtcDateTime, nullable=False),
+    # ticket_created | comment_added | ignored | quarantined
+    Column("outcome", String(20), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=True, index=True),
+    Column("raw_sha256", String(64), nullable=True),
+    Column("size", Integer, nullable=False, default=0),
+    UniqueConstraint("channel", "external_id"),
 )

@@ -36,7 +36,7 @@ def add_client(uow: SqlUnitOfWork) -> int:
 
 
 def test_schema_is_at_the_newest_revision(database_url: str) -> None:
-    assert current_revision(database_url) == "0003"
+    assert current_revision(database_url) == "0004"
 
 
 def test_instants_come_back_as_the_same_aware_utc_instant(uow_factory) -> None:  # type: ignore[no-untyped-def]
