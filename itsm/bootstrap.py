@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from itsm.blob_store import FileBlobStore
 from itsm.catalog import Catalog, load_catalog
+from itsm.channels.email_message import parse_email
+from itsm.channels.rendering import TemplateRenderer
+from itsm.channels.senders import HttpSmsSender, SmtpSender
 from itsm.clock import SystemClock
+from itsm.domain.inbound_email import ParsedEmail, Rejected
 from itsm.engine.runner import SpiffProcessEngine
 from itsm.passwords import Argon2PasswordHasher
 from itsm.services.accounts import AccountService
 from itsm.services.collaboration import Collaboration
+from itsm.services.delivery import OutboxDelivery, Sender
+from itsm.services.email_intake import EmailIntake
 from itsm.services.human_tasks import HumanTaskService
 from itsm.services.intake import IntakeService
 from itsm.services.policy import DeskPolicy
-from itsm.services.ports import Clock, UnitOfWork
+from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from itsm.services.processes import ProcessService
 from itsm.services.service_tasks import ServiceFunction, ServiceRegistry
 from itsm.services.steps import ProcessRuntime
@@ -41,12 +48,57 @@ class Services:
     tickets: TicketViews
     accounts: AccountService
     collaboration: Collaboration
+    email: EmailIntake
+    delivery: OutboxDelivery
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(self.database, read_only=read_only)
 
     def close(self) -> None:
         self.database.dispose()
+
+
+def _delivery(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> OutboxDelivery:
+    senders: dict[str, Sender] = {
+        "email": SmtpSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_from,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        )
+    }
+    if settings.sms_gateway_url:
+        senders["sms"] = HttpSmsSender(settings.sms_gateway_url, settings.sms_gateway_token)
+    return OutboxDelivery(
+        uow,
+        clock,
+        TemplateRenderer(),
+        senders,
+        max_attempts=settings.outbox_max_attempts,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+    )
+
+
+def _email_intake(
+    settings: Settings, uow: UnitOfWorkFactory, runtime: ProcessRuntime, clock: Clock
+) -> EmailIntake:
+    def parse(raw: bytes) -> ParsedEmail | Rejected:
+        return parse_email(
+            raw, max_bytes=settings.max_email_bytes, max_attachment_bytes=settings.max_email_bytes
+        )
+
+    return EmailIntake(
+        uow,
+        IntakeService(runtime),
+        FileBlobStore(settings.attachments_dir),
+        clock,
+        parse,
+        ticket_prefix=settings.ticket_prefix,
+        tickets_per_sender_per_hour=settings.email_tickets_per_sender_per_hour,
+        max_attachment_bytes=settings.max_attachment_bytes,
+    )
 
 
 def build(
@@ -87,7 +139,9 @@ def build(
         timers=TimerService(runtime),
         tickets=TicketViews(uow),
         accounts=AccountService(uow, Argon2PasswordHasher(fast=fast_password_hashing), clock),
+        delivery=_delivery(settings, uow, clock),
         collaboration=Collaboration(
             uow, FileBlobStore(settings.attachments_dir), clock, settings.max_attachment_bytes
         ),
+        email=_email_intake(settings, uow, runtime, clock),
     )

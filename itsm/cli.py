@@ -25,11 +25,15 @@ ticket_app = typer.Typer(help="Tickets", no_args_is_help=True)
 task_app = typer.Typer(help="Human tasks", no_args_is_help=True)
 process_app = typer.Typer(help="Process definitions", no_args_is_help=True)
 timers_app = typer.Typer(help="BPMN timers", no_args_is_help=True)
+outbox_app = typer.Typer(help="Notification delivery", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(task_app, name="task")
 app.add_typer(process_app, name="process")
 app.add_typer(timers_app, name="timers")
+app.add_typer(outbox_app, name="outbox")
+mail_app = typer.Typer(help="E-mail intake", no_args_is_help=True)
+app.add_typer(mail_app, name="mail")
 
 DEFAULT_ACTOR = "lukasz.kwiatkowski"
 Actor = Annotated[str, typer.Option("--as", envvar="ITSM_USER", help="Username acting")]
@@ -275,6 +279,63 @@ def ui(
         "warning",
     ]
     os.execvpe(command[0], command, environment)
+
+
+@outbox_app.command("deliver")
+def outbox_deliver(
+    worker: Annotated[str, typer.Option(help="Name of this worker (lease owner)")] = "",
+    batch: Annotated[int, typer.Option(help="Messages leased at a time")] = 50,
+    loop: Annotated[bool, typer.Option(help="Keep delivering until stopped")] = False,
+    pause: Annotated[float, typer.Option(help="Seconds between empty polls")] = 5.0,
+) -> None:
+    """Send due notifications (e-mail, SMS); failures are retried with backoff."""
+    import socket
+    import time
+
+    name = worker or f"{socket.gethostname()}:{os.getpid()}"
+    with _services() as services:
+        while True:
+            report = services.delivery.deliver_due(name, batch)
+            if report.sent or report.retrying or report.failed:
+                typer.echo(
+                    f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}"
+                )
+            for error in report.errors[:5]:
+                typer.secho(f"  {error}", fg=typer.colors.YELLOW, err=True)
+            if not loop:
+                break
+            if not (report.sent or report.retrying or report.failed):
+                time.sleep(pause)
+
+
+def _mail_files(paths: list[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            folders = [path / "cur", path / "new"]
+            if not any(folder.is_dir() for folder in folders):
+                folders = [path]
+            for folder in folders:
+                if folder.is_dir():
+                    yield from sorted(p for p in folder.iterdir() if p.is_file())
+        else:
+            yield path
+
+
+@mail_app.command("import")
+def mail_import(
+    paths: Annotated[list[Path], typer.Argument(help=".eml files or maildir folders")],
+) -> None:
+    """Receive e-mails from files (each .eml, or a maildir's cur/ and new/): one line each."""
+    with _services() as services:
+        for path in _mail_files(paths):
+            try:
+                raw = path.read_bytes()
+            except OSError as err:
+                typer.secho(f"{path}: unreadable ({err.strerror})", fg=typer.colors.RED)
+                continue
+            result = _run(lambda: services.email.receive(raw, received_via=f"file:{path}"))
+            ticket = f" {result.ticket_number}" if result.ticket_number else ""
+            typer.echo(f"{path}: {result.outcome}{ticket} - {result.reason}")
 
 
 @timers_app.command("run")

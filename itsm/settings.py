@@ -44,6 +44,31 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="Cookie-signing key; overrides secret_key_file when set"
     )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server for notifications")
+    smtp_port: int = Field(default=1025, description="SMTP port")
+    smtp_from: str = Field(
+        default="NordServ IT service desk <service-desk@nordserv.example>",
+        description="From address of notifications",
+    )
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the SMTP server")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if required")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if required")
+    sms_gateway_url: str | None = Field(
+        default=None, description="HTTP endpoint accepting {to, text, id} JSON; no SMS if unset"
+    )
+    sms_gateway_token: str | None = Field(default=None, description="Bearer token for it")
+    outbox_max_attempts: int = Field(
+        default=8, gt=0, description="Delivery attempts before a notification is marked failed"
+    )
+    outbox_lease_seconds: int = Field(
+        default=120, gt=0, description="How long a worker holds a batch before others retry it"
+    )
+    max_email_bytes: int = Field(
+        default=30_000_000, gt=0, description="Largest inbound e-mail accepted, in bytes"
+    )
+    email_tickets_per_sender_per_hour: int = Field(
+        default=20, gt=0, description="New tickets one sender may open by e-mail per hour"
+    )
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set behind HTTPS)"
     )

@@ -52,7 +52,8 @@ def queue_message(
         return False
     client = ctx.uow.directory.client(ticket.client_id)
     ctx.uow.outbox.add(
-        message_id=f"<{uuid.uuid4().hex}.{ticket.number}@itsm-orchestrator>",
+        # Short enough that the Message-ID header is never folded (RFC 5322 line length).
+        message_id=f"<{uuid.uuid4().hex}.{ticket.number}@itsm.invalid>",
         ticket_id=ticket.id,
         channel=channel,
         recipient=address,

@@ -121,9 +121,11 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
-def build_desk(url: str, clock: ManualClock) -> tuple[Services, SeededDirectory]:
+def build_desk(
+    url: str, clock: ManualClock, **settings: object
+) -> tuple[Services, SeededDirectory]:
     services = build(
-        Settings(database_url=url, attachments_dir=Path(tempfile.mkdtemp())),
+        Settings(database_url=url, attachments_dir=Path(tempfile.mkdtemp()), **settings),  # type: ignore[arg-type]
         clock=clock,
         fast_password_hashing=True,
     )

@@ -583,6 +583,80 @@ class Outbox:
         ).mappings()
         return [{**row, "context": json.loads(row["context"])} for row in rows]
 
+    def lease_due(
+        self, *, now: datetime, until: datetime, worker: str, limit: int
+    ) -> list[dict[str, Any]]:
+        """Lease up to ``limit`` due messages to ``worker``; a lease another worker still
+        holds is left alone, an expired one is taken over."""
+        free = or_(t.outbox.c.leased_until.is_(None), t.outbox.c.leased_until < now)
+        candidates = (
+            select(t.outbox.c.id)
+            .where(t.outbox.c.status == "pending", t.outbox.c.next_attempt_at <= now, free)
+            .order_by(t.outbox.c.id)
+            .limit(limit)
+        )
+        if self._db.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = [int(each) for each in self._db.execute(candidates).scalars()]
+        if not ids:
+            return []
+        self._db.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id.in_(ids), free)
+            .values(leased_until=until, leased_by=worker)
+        )
+        rows = self._db.execute(
+            select(t.outbox)
+            .where(
+                t.outbox.c.id.in_(ids),
+                t.outbox.c.leased_by == worker,
+                t.outbox.c.leased_until == until,
+            )
+            .order_by(t.outbox.c.id)
+        ).mappings()
+        return [{**row, "context": json.loads(row["context"])} for row in rows]
+
+    def mark_sent(self, message_id: int, worker: str, at: datetime) -> None:
+        self._db.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == message_id, t.outbox.c.leased_by == worker)
+            .values(
+                status="sent",
+                sent_at=at,
+                attempts=t.outbox.c.attempts + 1,
+                leased_until=None,
+                last_error=None,
+            )
+        )
+
+    def mark_failed(
+        self,
+        message_id: int,
+        worker: str,
+        error: str,
+        *,
+        attempts: int,
+        next_attempt_at: datetime,
+        give_up: bool,
+    ) -> None:
+        self._db.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == message_id, t.outbox.c.leased_by == worker)
+            .values(
+                status="failed" if give_up else "pending",
+                attempts=attempts,
+                next_attempt_at=next_attempt_at,
+                last_error=error,
+                leased_until=None,
+            )
+        )
+
+    def counts(self) -> dict[str, int]:
+        rows = self._db.execute(
+            select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status)
+        ).all()
+        return {str(status): int(count) for status, count in rows}
+
 
 class KnowledgeBase:
     def __init__(self, connection: Connection) -> None:

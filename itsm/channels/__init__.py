@@ -1,0 +1,1 @@
+"""Channel adapters: parsing inbound messages and rendering and sending outbound ones."""
