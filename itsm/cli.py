@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -333,7 +334,8 @@ def mail_import(
             except OSError as err:
                 typer.secho(f"{path}: unreadable ({err.strerror})", fg=typer.colors.RED)
                 continue
-            result = _run(lambda: services.email.receive(raw, received_via=f"file:{path}"))
+            receive = functools.partial(services.email.receive, raw, received_via=f"file:{path}")
+            result = _run(receive)
             ticket = f" {result.ticket_number}" if result.ticket_number else ""
             typer.echo(f"{path}: {result.outcome}{ticket} - {result.reason}")
 

@@ -27,6 +27,10 @@ class IntakeService:
             uow.commit()
         return ticket
 
+    def register_within(self, uow: UnitOfWork, command: NewTicket, actor: str) -> Ticket:
+        """Register inside the caller's unit of work; the caller commits (e-mail intake)."""
+        return self._register(uow, command, actor)
+
     def _register(self, uow: UnitOfWork, command: NewTicket, actor: str) -> Ticket:
         step = self._runtime.step(uow, actor)
         client = uow.directory.client_by_code(command.client_code)

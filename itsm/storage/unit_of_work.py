@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from itsm.domain.errors import ConflictError
 from itsm.storage.database import READ_ONLY_OPTION
+from itsm.storage.inbound import InboundMessages
 from itsm.storage.repositories import (
     AttachmentRepository,
     AuditLog,
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
     sessions: SessionRepository
     comments: CommentRepository
     attachments: AttachmentRepository
+    inbound: InboundMessages
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
         self.sessions = SessionRepository(connection)
         self.comments = CommentRepository(connection)
         self.attachments = AttachmentRepository(connection)
+        self.inbound = InboundMessages(connection)
         return self
 
     def __exit__(

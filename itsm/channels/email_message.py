@@ -1,0 +1,457 @@
+"""Parsing one raw RFC 5322 message into plain values, surviving whatever arrives.
+
+Pure: no database, no clock. Malformed MIME, unknown or wrong charsets and broken encoded
+words never raise; text that cannot be decoded is replaced, not lost.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+from html.parser import HTMLParser
+
+from itsm.domain.inbound_email import EmailAttachment, ParsedEmail, Rejected
+
+__all__ = [
+    "EmailAttachment",
+    "ParsedEmail",
+    "Rejected",
+    "html_to_text",
+    "parse_email",
+]
+
+
+# Charset aliases Python does not know, or knows under another name.
+_CHARSET_ALIASES = {
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601": "cp949",
+    "x-unknown": "latin-1",
+    "unknown-8bit": "latin-1",
+    "x-user-defined": "latin-1",
+    "iso-8859-8-i": "iso-8859-8",
+    "windows-874": "cp874",
+    "gb2312": "gb18030",
+}
+
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(?:"
+    r"automatic reply|auto(?:matische)?[ -]?(?:reply|response|antwort)|auto:|autoreply"
+    r"|out of (?:the )?office|abwesenheitsnotiz|odpowied[zź] automatyczna|autoodpowied[zź]"
+    r"|undeliver(?:able|ed)|delivery status notification|mail delivery (?:failed|failure)"
+    r"|returned mail|delivery failure|failure notice|nieobecno[sś][cć]"
+    r"|r[ée]ponse automatique|absence du bureau"
+    r")",
+    re.IGNORECASE,
+)
+_BOUNCE_LOCALPARTS = ("mailer-daemon", "postmaster")
+
+
+def _codec(charset: str | None, fallback: str = "utf-8") -> str:
+    name = (charset or "").strip().strip('"').lower()
+    name = _CHARSET_ALIASES.get(name, name)
+    if not name:
+        return fallback
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return fallback
+
+
+def _decode_bytes(data: bytes, charset: str | None) -> str:
+    codec = _codec(charset)
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        if codec in ("utf-8", "ascii", "us-ascii"):
+            # Mislabelled 8-bit text is most often Windows-1252.
+            try:
+                return data.decode("cp1252")
+            except UnicodeDecodeError:
+                pass
+        return data.decode(codec, errors="replace")
+
+
+def _decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words ourselves, tolerating unknown charsets and bad bytes."""
+    if "=?" not in value:
+        return value
+    try:
+        parts = decode_header(value)
+    except Exception:
+        return value
+    out: list[str] = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            out.append(_decode_bytes(chunk, charset or "ascii"))
+        else:
+            out.append(chunk)
+    try:
+        return str(make_header([(p, None) for p in out]))
+    except Exception:
+        return "".join(out)
+
+
+def _clean_line(text: str) -> str:
+    text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    text = "".join(ch for ch in text if ch >= " " and ch != "\x7f")
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+def _header(message: Message, name: str) -> str:
+    """A header's decoded text, or '' — never raises."""
+    try:
+        raw = message.get(name)
+    except Exception:
+        raw = None
+    if raw is None:
+        # The policy's header object may fail; fall back to the raw stored value.
+        for key, value in getattr(message, "_headers", []):
+            if key.lower() == name.lower():
+                raw = value
+                break
+    if raw is None:
+        return ""
+    text = str(raw)
+    if "=?" in text:
+        text = _decode_words(text)
+    return _clean_line(text)
+
+
+def _raw_header(message: Message, name: str) -> str:
+    for key, value in getattr(message, "_headers", []):
+        if key.lower() == name.lower():
+            return str(value)
+    return ""
+
+
+_ANGLE = re.compile(r"<([^<>\s]+)>")
+
+
+def _normalise_id(value: str) -> str:
+    value = value.strip()
+    match = _ANGLE.search(value)
+    ident = match.group(1) if match else value.strip("<> \t")
+    return ident[:400]
+
+
+def _id_list(value: str) -> list[str]:
+    found = _ANGLE.findall(value)
+    if not found:
+        found = [token.strip("<>") for token in value.split() if "@" in token]
+    seen: list[str] = []
+    for ident in found:
+        ident = ident[:400]
+        if ident and ident not in seen:
+            seen.append(ident)
+    return seen
+
+
+class _TextExtractor(HTMLParser):
+    _BLOCK = frozenset(
+        {
+            "p",
+            "div",
+            "br",
+            "tr",
+            "li",
+            "ul",
+            "ol",
+            "table",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "blockquote",
+            "pre",
+            "hr",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "address",
+            "dd",
+            "dt",
+            "title",
+        }
+    )
+    _HIDDEN = frozenset({"script", "style", "head", "template", "noscript", "object", "iframe"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._HIDDEN:
+            self._hidden += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+        if tag == "li":
+            self.parts.append("- ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text from HTML: no tags, no script or style content, entities decoded."""
+    # Script/style content is dropped first, so text that merely looks like markup
+    # inside them can never leak through a lenient parser.
+    html = re.sub(
+        r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", " ", html, flags=re.IGNORECASE | re.DOTALL
+    )
+    html = re.sub(r"<!--.*?(-->|$)", " ", html, flags=re.DOTALL)
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(html)
+        extractor.close()
+    except Exception:
+        return re.sub(r"<[^>]*>", " ", html)
+    return _tidy("".join(extractor.parts))
+
+
+def _tidy(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    lines = [line.rstrip() for line in text.split("\n")]
+    lines = [re.sub(r"^[ \t]+", "", line) if line.strip() else "" for line in lines]
+    text = "\n".join(lines)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def _payload_bytes(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    if isinstance(raw, str):
+        return raw.encode("utf-8", errors="replace")
+    return b""
+
+
+def _part_text(part: Message) -> str:
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    return _decode_bytes(_payload_bytes(part), charset)
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:
+        return "text/plain"
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name is None:
+        raw = _raw_header(part, "Content-Disposition") + ";" + _raw_header(part, "Content-Type")
+        match = re.search(r'(?:file)?name\*?=\s*"?([^";]+)"?', raw, re.IGNORECASE)
+        name = match.group(1) if match else None
+    if name is None:
+        return None
+    if any("\udc80" <= ch <= "\udcff" for ch in name):
+        # Raw 8-bit bytes in the header: recover them and decode as UTF-8, else Latin-1.
+        data = name.encode("utf-8", errors="surrogateescape")
+        name = _decode_bytes(data, "utf-8")
+    if "=?" in name:
+        name = _decode_words(name)
+    return _clean_line(name) or None
+
+
+def _disposition(part: Message) -> str:
+    try:
+        return (part.get_content_disposition() or "").lower()
+    except Exception:
+        return ""
+
+
+def _walk(message: Message) -> list[Message]:
+    try:
+        return list(message.walk())
+    except Exception:
+        return [message]
+
+
+def _bodies_and_attachments(
+    message: Message, max_attachment_bytes: int
+) -> tuple[str, list[EmailAttachment], list[str]]:
+    plain: list[str] = []
+    html: list[str] = []
+    attachments: list[EmailAttachment] = []
+    skipped: list[str] = []
+    total = 0
+    for part in _walk(message):
+        if part.is_multipart():
+            continue
+        ctype = _content_type(part)
+        disposition = _disposition(part)
+        name = _filename(part)
+        if ctype.startswith("multipart/"):
+            # A multipart without a usable boundary: its payload is all the text there is.
+            plain.append(_part_text(part))
+            continue
+        is_text = ctype in ("text/plain", "text/html")
+        if is_text and disposition != "attachment" and name is None:
+            text = _part_text(part)
+            (plain if ctype == "text/plain" else html).append(text)
+            continue
+        if ctype in ("message/delivery-status", "message/rfc822-headers", "text/rfc822-headers"):
+            continue
+        data = _payload_bytes(part)
+        if not data:
+            continue
+        shown = name or f"attachment-{len(attachments) + 1}"
+        if total + len(data) > max_attachment_bytes:
+            skipped.append(shown)
+            continue
+        total += len(data)
+        attachments.append(EmailAttachment(shown, data, ctype))
+    if any(text.strip() for text in plain):
+        body = _tidy("\n\n".join(text for text in plain if text.strip()))
+    elif html:
+        body = html_to_text("\n".join(html))
+    else:
+        body = ""
+    return body, attachments, skipped
+
+
+def _automatic_reason(message: Message, from_address: str, subject: str) -> str:
+    auto_submitted = _header(message, "Auto-Submitted").lower()
+    if auto_submitted and auto_submitted.split(";")[0].strip() != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    precedence = _header(message, "Precedence").lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"Precedence: {precedence}"
+    for name in ("List-Id", "List-Unsubscribe"):
+        if _header(message, name):
+            return f"mailing list ({name})"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
+        value = _header(message, name)
+        if value and name != "X-Auto-Response-Suppress":
+            return f"{name}: {value}"
+    return_path = _header(message, "Return-Path")
+    if return_path and return_path.replace(" ", "") in ("<>", ""):
+        return "null sender (Return-Path: <>)"
+    if _raw_header(message, "Return-Path").strip() == "<>":
+        return "null sender (Return-Path: <>)"
+    ctype = _content_type(message)
+    if ctype == "multipart/report":
+        report = (message.get_param("report-type") or "") if _safe(message) else ""
+        return f"delivery report (multipart/report; {report})".replace("; )", ")")
+    for part in _walk(message):
+        if _content_type(part) == "message/delivery-status":
+            return "delivery status notification"
+    local = from_address.split("@", 1)[0]
+    if local in _BOUNCE_LOCALPARTS:
+        return f"sent by {local}"
+    if _AUTO_SUBJECT.search(subject):
+        return f"automatic subject: {subject[:80]}"
+    return ""
+
+
+def _safe(message: Message) -> bool:
+    try:
+        message.get_params()
+    except Exception:
+        return False
+    return True
+
+
+def _from(message: Message) -> tuple[str, str]:
+    raw = _raw_header(message, "From")
+    if not raw:
+        return "", ""
+    try:
+        header = message.get("From")
+        addresses = list(getattr(header, "addresses", ()))
+    except Exception:
+        addresses = []
+    for address in addresses:
+        spec = (address.addr_spec or "").strip()
+        if "@" in spec:
+            return spec.lower(), _clean_line(_decode_words(address.display_name or ""))
+    unfolded = _decode_words(raw.replace("\r", " ").replace("\n", " "))
+    pairs = getaddresses([unfolded]) or [parseaddr(unfolded)]
+    for name, spec in pairs:
+        if "@" in spec:
+            return spec.strip().lower(), _clean_line(name)
+    match = re.search(r"[\w.+\-']+@[\w\-.]+", unfolded)
+    if match:
+        return match.group(0).lower(), ""
+    return "", ""
+
+
+def parse_email(
+    raw: bytes, *, max_bytes: int, max_attachment_bytes: int | None = None
+) -> ParsedEmail | Rejected:
+    """One message as plain values, or Rejected when it cannot be a message at all.
+
+    ``max_attachment_bytes`` caps the total of a message's attachments (default: max_bytes);
+    attachments beyond it are listed in ``skipped_attachments`` and not kept.
+    """
+    if not raw or not raw.strip():
+        return Rejected("empty message")
+    if len(raw) > max_bytes:
+        return Rejected(f"message of {len(raw)} bytes is larger than the limit of {max_bytes}")
+    try:
+        message: Message = BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception:  # pragma: no cover - the parser is lenient; keep the promise anyway
+        return Rejected("not a parseable message")
+    from_address, from_name = _from(message)
+    if not from_address:
+        return Rejected("no From address")
+    raw_id = _raw_header(message, "Message-ID")
+    message_id = _normalise_id(_decode_words(raw_id)) if raw_id.strip() else ""
+    if not message_id:
+        message_id = f"sha256-{hashlib.sha256(raw).hexdigest()}@itsm.invalid"
+    in_reply_to_list = _id_list(_raw_header(message, "In-Reply-To"))
+    in_reply_to = in_reply_to_list[0] if in_reply_to_list else None
+    references = _id_list(_raw_header(message, "References"))
+    subject = _header(message, "Subject")
+    limit = max_bytes if max_attachment_bytes is None else max_attachment_bytes
+    body, attachments, skipped = _bodies_and_attachments(message, limit)
+    reason = _automatic_reason(message, from_address, subject)
+    return ParsedEmail(
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        from_address=from_address,
+        from_name=from_name,
+        subject=subject,
+        body_text=body,
+        attachments=attachments,
+        is_automatic=bool(reason),
+        automatic_reason=reason,
+        skipped_attachments=skipped,
+        size=len(raw),
+    )
