@@ -18,6 +18,7 @@ from itsm.domain.inbound_email import ParsedEmail, Rejected
 from itsm.engine.runner import SpiffProcessEngine
 from itsm.passwords import Argon2PasswordHasher
 from itsm.services.accounts import AccountService
+from itsm.services.api_access import ApiAccess
 from itsm.services.collaboration import Collaboration
 from itsm.services.delivery import OutboxDelivery, Sender
 from itsm.services.email_intake import EmailIntake
@@ -50,6 +51,7 @@ class Services:
     collaboration: Collaboration
     email: EmailIntake
     delivery: OutboxDelivery
+    api_access: ApiAccess
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(self.database, read_only=read_only)
@@ -140,6 +142,7 @@ def build(
         tickets=TicketViews(uow),
         accounts=AccountService(uow, Argon2PasswordHasher(fast=fast_password_hashing), clock),
         delivery=_delivery(settings, uow, clock),
+        api_access=ApiAccess(uow, clock),
         collaboration=Collaboration(
             uow, FileBlobStore(settings.attachments_dir), clock, settings.max_attachment_bytes
         ),

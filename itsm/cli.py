@@ -27,12 +27,14 @@ task_app = typer.Typer(help="Human tasks", no_args_is_help=True)
 process_app = typer.Typer(help="Process definitions", no_args_is_help=True)
 timers_app = typer.Typer(help="BPMN timers", no_args_is_help=True)
 outbox_app = typer.Typer(help="Notification delivery", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for client integrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(task_app, name="task")
 app.add_typer(process_app, name="process")
 app.add_typer(timers_app, name="timers")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(token_app, name="token")
 mail_app = typer.Typer(help="E-mail intake", no_args_is_help=True)
 app.add_typer(mail_app, name="mail")
 
@@ -280,6 +282,40 @@ def ui(
         "warning",
     ]
     os.execvpe(command[0], command, environment)
+
+
+@token_app.command("create")
+def token_create(
+    client: Annotated[str, typer.Option(help="Client code the token acts for")],
+    name: Annotated[str, typer.Option(help="What uses it, e.g. 'ERP'")] = "integration",
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """Create an API token (printed once; only its hash is stored)."""
+    with _services() as services:
+        typer.echo(_run(lambda: services.api_access.create_token(client, name, actor)))
+
+
+@app.command("api")
+def api(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs and /openapi.json)."""
+    typer.echo(f"API on http://{host}:{port}/docs  (Ctrl+C stops it)")
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "itsm.api.app:create_app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    os.execvpe(command[0], command, {**os.environ, "DO_NOT_TRACK": "1"})
 
 
 @outbox_app.command("deliver")

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from itsm.domain.commands import NewTicket
 from itsm.domain.directory import Person
-from itsm.domain.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from itsm.domain.errors import (
+    ConflictError,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from itsm.domain.people import Role
 from itsm.domain.process import InstanceStatus
 from itsm.domain.tickets import Ticket, TicketStatus, format_ticket_number
 from itsm.services.ports import UnitOfWork
 from itsm.services.steps import ProcessRuntime
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    token_id: int
+    key: str
+    request_sha256: str
 
 
 class IntakeService:
@@ -26,6 +41,30 @@ class IntakeService:
             ticket = self._register(uow, command, actor)
             uow.commit()
         return ticket
+
+    def register_once(
+        self, command: NewTicket, actor: str, claim: IdempotencyClaim
+    ) -> tuple[Ticket, bool]:
+        """Register unless this key already did; (ticket, created). The key is stored in the
+        ticket's own transaction, so a retry after any crash finds either both or neither."""
+        with self._uow() as uow:
+            earlier = uow.api_tokens.idempotent_ticket(claim.token_id, claim.key)
+            if earlier is not None:
+                if earlier[0] != claim.request_sha256:
+                    raise ConflictError(
+                        "this Idempotency-Key was already used with a different request body"
+                    )
+                return uow.tickets.get(earlier[1]), False
+            ticket = self._register(uow, command, actor)
+            uow.api_tokens.remember(
+                token_id=claim.token_id,
+                key=claim.key,
+                request_sha256=claim.request_sha256,
+                ticket_id=ticket.id,
+                at=self._clock.now(),
+            )
+            uow.commit()
+        return ticket, True
 
     def register_within(self, uow: UnitOfWork, command: NewTicket, actor: str) -> Ticket:
         """Register inside the caller's unit of work; the caller commits (e-mail intake)."""

@@ -151,6 +151,7 @@ class UnitOfWork(Protocol):
     sessions: Any
     comments: Any
     attachments: Any
+    api_tokens: Any
     inbound: Any
 
     def __enter__(self) -> Self: ...

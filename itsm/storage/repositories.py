@@ -24,6 +24,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from itsm.domain.calendar import BusinessCalendar
 from itsm.domain.directory import Client, Person, Site
@@ -214,16 +217,19 @@ class TicketRepository:
         self._db = connection
 
     def next_sequence(self, counter: str) -> int:
-        bumped = self._db.execute(
-            update(t.ticket_counters)
-            .where(t.ticket_counters.c.name == counter)
-            .values(value=t.ticket_counters.c.value + 1)
+        """Atomically the next number of ``counter`` (an upsert: concurrent first uses of a
+        new counter, e.g. at New Year, cannot both insert it)."""
+        dialect_insert = sqlite_insert if self._db.dialect.name == "sqlite" else postgres_insert
+        statement = (
+            dialect_insert(t.ticket_counters)
+            .values(name=counter, value=1)
+            .on_conflict_do_update(
+                index_elements=[t.ticket_counters.c.name],
+                set_={"value": t.ticket_counters.c.value + 1},
+            )
             .returning(t.ticket_counters.c.value)
-        ).scalar()
-        if bumped is not None:
-            return int(bumped)
-        self._db.execute(insert(t.ticket_counters).values(name=counter, value=1))
-        return 1
+        )
+        return int(self._db.execute(statement).scalar_one())
 
     def add(self, **values: Any) -> Ticket:
         values = {key: _enum_value(value) for key, value in values.items()}
@@ -900,3 +906,68 @@ class AttachmentRepository:
         if not include_internal:
             query = query.where(t.attachments.c.internal.is_(False))
         return [dict(row) for row in self._db.execute(query).mappings()]
+
+
+class ApiTokenRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(
+        self, *, name: str, token_hash: str, client_id: int, created_at: datetime, created_by: str
+    ) -> int:
+        return _new_id(
+            self._db.execute(
+                insert(t.api_tokens).values(
+                    name=name,
+                    token_hash=token_hash,
+                    client_id=client_id,
+                    created_at=created_at,
+                    created_by=created_by,
+                )
+            )
+        )
+
+    def active_by_hash(self, token_hash: str) -> dict[str, Any] | None:
+        row = (
+            self._db.execute(
+                select(t.api_tokens).where(
+                    t.api_tokens.c.token_hash == token_hash, t.api_tokens.c.revoked_at.is_(None)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else dict(row)
+
+    def revoke(self, token_id: int, at: datetime) -> None:
+        self._db.execute(
+            update(t.api_tokens).where(t.api_tokens.c.id == token_id).values(revoked_at=at)
+        )
+
+    def idempotent_ticket(self, token_id: int, key: str) -> tuple[str, int] | None:
+        row = self._db.execute(
+            select(t.idempotency_keys.c.request_sha256, t.idempotency_keys.c.ticket_id).where(
+                t.idempotency_keys.c.token_id == token_id, t.idempotency_keys.c.key == key
+            )
+        ).first()
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def remember(
+        self, *, token_id: int, key: str, request_sha256: str, ticket_id: int, at: datetime
+    ) -> None:
+        """Raises ConflictError when a concurrent request stored the same key first; the
+        caller's transaction (and the ticket it made) is then rolled back."""
+        try:
+            self._db.execute(
+                insert(t.idempotency_keys).values(
+                    token_id=token_id,
+                    key=key,
+                    request_sha256=request_sha256,
+                    ticket_id=ticket_id,
+                    created_at=at,
+                )
+            )
+        except IntegrityError as err:
+            raise ConflictError(
+                "a request with this Idempotency-Key is being processed; retry shortly"
+            ) from err

@@ -355,3 +355,26 @@ inbound_messages = Table(
     Column("size", Integer, nullable=False, default=0),
     UniqueConstraint("channel", "external_id"),
 )
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(120), nullable=False),
+    # SHA-256 of a 256-bit random token: shown once at creation, never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("client_id", ForeignKey("clients.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("token_id", ForeignKey("api_tokens.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

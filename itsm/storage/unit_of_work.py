@@ -5,12 +5,13 @@ from __future__ import annotations
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from itsm.domain.errors import ConflictError
 from itsm.storage.database import READ_ONLY_OPTION
 from itsm.storage.inbound import InboundMessages
 from itsm.storage.repositories import (
+    ApiTokenRepository,
     AttachmentRepository,
     AuditLog,
     CommentRepository,
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     sessions: SessionRepository
     comments: CommentRepository
     attachments: AttachmentRepository
+    api_tokens: ApiTokenRepository
     inbound: InboundMessages
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
@@ -61,6 +63,7 @@ class SqlUnitOfWork:
         self.sessions = SessionRepository(connection)
         self.comments = CommentRepository(connection)
         self.attachments = AttachmentRepository(connection)
+        self.api_tokens = ApiTokenRepository(connection)
         self.inbound = InboundMessages(connection)
         return self
 
@@ -79,6 +82,9 @@ class SqlUnitOfWork:
                 connection.rollback()
         finally:
             connection.close()
+        # Two writers colliding on a unique key or a lock is a conflict to report, not a crash.
+        if isinstance(exc, IntegrityError | DBAPIError) and _is_concurrency_error(exc):
+            raise ConflictError("the change collided with a concurrent one; try again") from exc
 
     def commit(self) -> None:
         assert self._connection is not None, "commit outside the unit of work"
@@ -89,3 +95,14 @@ class SqlUnitOfWork:
         except OperationalError as err:
             # PostgreSQL serialization failures / SQLite busy after the timeout.
             raise ConflictError(f"the change could not be saved concurrently: {err.orig}") from err
+
+
+def _is_concurrency_error(error: BaseException) -> bool:
+    """Unique-key collisions and lock/serialization failures; other integrity errors
+    (a foreign key, a NOT NULL) are bugs and stay loud."""
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    # 23505 unique violation, 40001 serialization failure, 40P01 deadlock, 55P03 lock timeout.
+    if code in {"23505", "40001", "40P01", "55P03"}:
+        return True
+    text = str(getattr(error, "orig", error))
+    return "UNIQUE constraint failed" in text or "database is locked" in text

@@ -36,7 +36,7 @@ def add_client(uow: SqlUnitOfWork) -> int:
 
 
 def test_schema_is_at_the_newest_revision(database_url: str) -> None:
-    assert current_revision(database_url) == "0004"
+    assert current_revision(database_url) == "0005"
 
 
 def test_instants_come_back_as_the_same_aware_utc_instant(uow_factory) -> None:  # type: ignore[no-untyped-def]
@@ -171,3 +171,25 @@ def test_readers_and_writers_do_not_wait_for_each_other(database_url: str) -> No
             reader.commit()
     finally:
         engine.dispose()
+
+
+def test_concurrent_first_tickets_of_a_year_get_distinct_numbers(database_url: str) -> None:
+    import threading
+
+    engine = create_database_engine(database_url)
+    numbers: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def take() -> None:
+        barrier.wait()
+        with SqlUnitOfWork(engine) as uow:
+            numbers.append(uow.tickets.next_sequence("HD-2027"))
+            uow.commit()
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    engine.dispose()
+    assert sorted(numbers) == [1, 2, 3, 4]

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): an edge like the CLI, calling services only."""

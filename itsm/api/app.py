@@ -1,0 +1,172 @@
+"""The HTTP API: create and read tickets, add comments — per client, by API token.
+
+Every route calls the same services as the workbench and the CLI; errors the core raises on
+purpose become one clear 4xx answer each. A token acts for its client only: anything of
+another client is "not found".
+"""
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from itsm.api.schemas import CommentIn, CommentOut, Problem, TicketIn, TicketOut
+from itsm.bootstrap import Services
+from itsm.domain.commands import NewTicket
+from itsm.domain.errors import (
+    ConflictError,
+    ItsmError,
+    NotFound,
+    PermissionDenied,
+    ProcessFailed,
+    ValidationFailed,
+)
+from itsm.domain.tickets import Ticket
+from itsm.services.api_access import ApiCaller
+from itsm.services.intake import IdempotencyClaim
+
+MAX_BODY_BYTES = 1_000_000
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem},
+    404: {"model": Problem},
+    409: {"model": Problem},
+    413: {"model": Problem},
+    422: {"model": Problem},
+}
+
+
+def _status_for(error: ItsmError) -> int:
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, PermissionDenied):
+        return 403
+    if isinstance(error, ConflictError):
+        return 409
+    if isinstance(error, ValidationFailed):
+        return 422
+    if isinstance(error, ProcessFailed):
+        return 503  # our process could not run; the request itself was fine
+    return 400
+
+
+def create_api(services: Services) -> FastAPI:
+    api = FastAPI(
+        title="itsm-orchestrator API",
+        version="1",
+        description="Tickets for client integrations. Authenticate with "
+        "`Authorization: Bearer <token>` (`itsm token create`).",
+    )
+
+    @api.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, 413)
+        return await call_next(request)
+
+    @api.exception_handler(ItsmError)
+    async def core_error(_: Request, error: ItsmError) -> JSONResponse:
+        body: dict[str, Any] = {"detail": str(error)}
+        if isinstance(error, ValidationFailed):
+            body["errors"] = [{"field": e.path, "message": e.message} for e in error.errors]
+        return JSONResponse(body, status_code=_status_for(error))
+
+    @api.exception_handler(ValidationError)
+    async def command_error(_: Request, error: ValidationError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "invalid request", "errors": json.loads(error.json(include_url=False))}, 422
+        )
+
+    def caller(authorization: Annotated[str | None, Header()] = None) -> ApiCaller:
+        scheme, _, token = (authorization or "").partition(" ")
+        found = services.api_access.caller(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
+            raise HTTPException(
+                401, "missing or invalid API token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return found
+
+    Caller = Annotated[ApiCaller, Depends(caller)]
+
+    def ticket_out(ticket: Ticket, viewer: str) -> TicketOut:
+        details = services.tickets.details(ticket.number, viewer)
+        return TicketOut(
+            number=ticket.number,
+            status=ticket.status.value,
+            priority=ticket.priority,
+            subject=ticket.subject,
+            category=ticket.category.value,
+            channel=ticket.channel.value,
+            created_at=ticket.created_at,
+            engineer=details.assignee.full_name if details.assignee else None,
+            reaction_due_at=ticket.reaction_due_at,
+            resolution_due_at=ticket.resolution_due_at,
+            resolution=ticket.resolution,
+        )
+
+    @api.post("/api/v1/tickets", status_code=201, response_model=TicketOut, responses=ERRORS)
+    def create_ticket(
+        body: TicketIn,
+        who: Caller,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> TicketOut:
+        command = NewTicket.model_validate(
+            {**body.model_dump(), "client_code": who.client.code, "channel": "api"}
+        )
+        if idempotency_key:
+            digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+            ticket, created = services.intake.register_once(
+                command, who.acting_as, IdempotencyClaim(who.token_id, idempotency_key, digest)
+            )
+            if not created:
+                response.status_code = 200
+                response.headers["Idempotent-Replayed"] = "true"
+        else:
+            ticket = services.intake.register(command, who.acting_as)
+        return ticket_out(ticket, who.acting_as)
+
+    @api.get("/api/v1/tickets/{number}", response_model=TicketOut, responses=ERRORS)
+    def get_ticket(number: str, who: Caller) -> TicketOut:
+        ticket = services.tickets.details(number, who.acting_as).ticket
+        return ticket_out(ticket, who.acting_as)
+
+    @api.get("/api/v1/tickets", response_model=list[TicketOut], responses=ERRORS)
+    def list_tickets(
+        who: Caller, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    ) -> list[TicketOut]:
+        return [
+            ticket_out(t, who.acting_as)
+            for t in services.tickets.recent(who.acting_as, limit=limit)
+        ]
+
+    @api.post(
+        "/api/v1/tickets/{number}/comments",
+        status_code=201,
+        response_model=CommentOut,
+        responses=ERRORS,
+    )
+    def add_comment(number: str, body: CommentIn, who: Caller) -> CommentOut:
+        details = services.tickets.details(number, who.acting_as)
+        author = body.author or details.requester.username
+        if author not in {
+            p.username for p in services.tickets.client_people(who.client.code, who.acting_as)
+        }:
+            raise NotFound(f"person '{author}' not found")
+        services.collaboration.comment(number, body.body, author)
+        return CommentOut(ticket_number=number, author=author)
+
+    return api
+
+
+def create_app() -> FastAPI:
+    """Factory for uvicorn (`itsm api`)."""
+    from itsm.bootstrap import build
+
+    return create_api(build())
