@@ -18,6 +18,7 @@ from itsm.domain.inbound_email import ParsedEmail, Rejected
 from itsm.engine.runner import SpiffProcessEngine
 from itsm.passwords import Argon2PasswordHasher
 from itsm.services.accounts import AccountService
+from itsm.services.alert_intake import AlertIntake
 from itsm.services.api_access import ApiAccess
 from itsm.services.collaboration import Collaboration
 from itsm.services.delivery import OutboxDelivery, Sender
@@ -52,6 +53,7 @@ class Services:
     email: EmailIntake
     delivery: OutboxDelivery
     api_access: ApiAccess
+    alerts: AlertIntake
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(self.database, read_only=read_only)
@@ -130,19 +132,21 @@ def build(
     registry = ServiceRegistry(functions)
     processes = ProcessService(uow, engine, registry, clock)
     runtime = ProcessRuntime(uow, engine, processes, registry, clock, policy)
+    intake = IntakeService(runtime)
     return Services(
         settings=settings,
         catalog=load_catalog(settings.config_dir),
         clock=clock,
         database=database,
         processes=processes,
-        intake=IntakeService(runtime),
+        intake=intake,
         tasks=HumanTaskService(runtime),
         timers=TimerService(runtime),
         tickets=TicketViews(uow),
         accounts=AccountService(uow, Argon2PasswordHasher(fast=fast_password_hashing), clock),
         delivery=_delivery(settings, uow, clock),
         api_access=ApiAccess(uow, clock),
+        alerts=AlertIntake(uow, intake, clock),
         collaboration=Collaboration(
             uow, FileBlobStore(settings.attachments_dir), clock, settings.max_attachment_bytes
         ),

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     email_tickets_per_sender_per_hour: int = Field(
         default=20, gt=0, description="New tickets one sender may open by e-mail per hour"
     )
+    alert_webhook_token: str | None = Field(
+        default=None,
+        description="Bearer token Alertmanager/Grafana must send; the webhook is off if unset",
+    )
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set behind HTTPS)"
     )

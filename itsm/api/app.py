@@ -7,6 +7,7 @@ another client is "not found".
 
 import hashlib
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -14,8 +15,17 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Res
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from itsm.api.schemas import CommentIn, CommentOut, Problem, TicketIn, TicketOut
+from itsm.api.schemas import (
+    AlertOutcomeOut,
+    AlertsOut,
+    CommentIn,
+    CommentOut,
+    Problem,
+    TicketIn,
+    TicketOut,
+)
 from itsm.bootstrap import Services
+from itsm.domain.alerts import AlertNotification
 from itsm.domain.commands import NewTicket
 from itsm.domain.errors import (
     ConflictError,
@@ -161,6 +171,37 @@ def create_api(services: Services) -> FastAPI:
             raise NotFound(f"person '{author}' not found")
         services.collaboration.comment(number, body.body, author)
         return CommentOut(ticket_number=number, author=author)
+
+    def monitoring(authorization: Annotated[str | None, Header()] = None) -> None:
+        expected = services.settings.alert_webhook_token
+        scheme, _, token = (authorization or "").partition(" ")
+        if (
+            not expected
+            or scheme.lower() != "bearer"
+            or not secrets.compare_digest(token.strip().encode(), expected.encode())
+        ):
+            raise HTTPException(
+                401, "missing or invalid webhook token", headers={"WWW-Authenticate": "Bearer"}
+            )
+
+    @api.post(
+        "/api/v1/webhooks/alertmanager",
+        response_model=AlertsOut,
+        responses=ERRORS,
+        dependencies=[Depends(monitoring)],
+    )
+    def alertmanager(
+        body: AlertNotification, client: Annotated[str | None, Query(max_length=32)] = None
+    ) -> AlertsOut:
+        """Prometheus Alertmanager webhook (v4; Grafana's format is accepted too). The client
+        comes from a `client` label or the `client` query parameter of the receiver URL."""
+        outcomes = services.alerts.receive(body, client_code=client)
+        return AlertsOut(
+            outcomes=[
+                AlertOutcomeOut(alert=o.alert, outcome=o.outcome, ticket_number=o.ticket_number)
+                for o in outcomes
+            ]
+        )
 
     return api
 

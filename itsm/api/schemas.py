@@ -59,3 +59,13 @@ class CommentOut(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class AlertOutcomeOut(BaseModel):
+    alert: str
+    outcome: str = Field(description="ticket_created, linked, resolved, duplicate or ignored")
+    ticket_number: str | None
+
+
+class AlertsOut(BaseModel):
+    outcomes: list[AlertOutcomeOut]

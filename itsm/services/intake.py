@@ -167,8 +167,8 @@ class IntakeService:
     def _ensure_may_report_for(uow: UnitOfWork, actor: str, requester: Person) -> None:
         """Staff record reports for anyone (phone intake); client people only for themselves,
         except the IT coordinator, who may report for colleagues."""
-        if actor == requester.username:
-            return
+        if actor == requester.username or actor.startswith("system:"):
+            return  # the person themself, or an integration of ours (monitoring)
         reporter: Person = uow.directory.person_by_username(actor)
         if reporter.client_id is None:
             return

@@ -116,3 +116,17 @@ class InboundMessages:
             .limit(limit)
         ).mappings()
         return [dict(row) for row in rows]
+
+    def latest_ticket_for_subject(self, channel: str, subject: str) -> int | None:
+        """The ticket the newest message with this subject went to (alert groups)."""
+        found = self._db.execute(
+            select(_INBOUND.c.ticket_id)
+            .where(
+                _INBOUND.c.channel == channel,
+                _INBOUND.c.subject == subject,
+                _INBOUND.c.ticket_id.is_not(None),
+            )
+            .order_by(_INBOUND.c.id.desc())
+            .limit(1)
+        ).scalar()
+        return None if found is None else int(found)
