@@ -58,9 +58,11 @@ def _codec(charset: str | None, fallback: str = "utf-8") -> str:
     if not name:
         return fallback
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
         return fallback
+    # Bytes-to-bytes codecs (quopri, base64, zlib…) are not charsets.
+    return info.name if getattr(info, "_is_text_encoding", True) else fallback
 
 
 def _decode_bytes(data: bytes, charset: str | None) -> str:
@@ -74,7 +76,12 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
                 return data.decode("cp1252")
             except UnicodeDecodeError:
                 pass
-        return data.decode(codec, errors="replace")
+        try:
+            return data.decode(codec, errors="replace")
+        except Exception:
+            return data.decode("utf-8", errors="replace")
+    except Exception:
+        return data.decode("utf-8", errors="replace")
 
 
 def _decode_words(value: str) -> str:
@@ -97,9 +104,20 @@ def _decode_words(value: str) -> str:
         return "".join(out)
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _unsurrogate(text: str) -> str:
+    """Raw 8-bit header bytes (kept by the parser as surrogates) decoded as UTF-8 or 1252."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    return _decode_bytes(text.encode("utf-8", errors="surrogateescape"), "utf-8")
+
+
 def _clean_line(text: str) -> str:
+    text = _unsurrogate(text)
     text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
-    text = "".join(ch for ch in text if ch >= " " and ch != "\x7f")
+    text = _CONTROLS.sub("", text)
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
@@ -137,7 +155,7 @@ def _normalise_id(value: str) -> str:
     value = value.strip()
     match = _ANGLE.search(value)
     ident = match.group(1) if match else value.strip("<> \t")
-    return ident[:400]
+    return _clean_line(ident)[:400]
 
 
 def _id_list(value: str) -> list[str]:
@@ -145,8 +163,8 @@ def _id_list(value: str) -> list[str]:
     if not found:
         found = [token.strip("<>") for token in value.split() if "@" in token]
     seen: list[str] = []
-    for ident in found:
-        ident = ident[:400]
+    for found_id in found:
+        ident = _clean_line(found_id)[:400]
         if ident and ident not in seen:
             seen.append(ident)
     return seen
@@ -227,11 +245,13 @@ def html_to_text(html: str) -> str:
         extractor.feed(html)
         extractor.close()
     except Exception:
-        return re.sub(r"<[^>]*>", " ", html)
+        return _tidy(re.sub(r"<[^>]*>", " ", html))
     return _tidy("".join(extractor.parts))
 
 
 def _tidy(text: str) -> str:
+    # NUL and other controls (and lone surrogates) are unstorable or meaningless in text.
+    text = _CONTROLS.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
     lines = [line.rstrip() for line in text.split("\n")]
     lines = [re.sub(r"^[ \t]+", "", line) if line.strip() else "" for line in lines]
@@ -279,10 +299,7 @@ def _filename(part: Message) -> str | None:
         name = match.group(1) if match else None
     if name is None:
         return None
-    if any("\udc80" <= ch <= "\udcff" for ch in name):
-        # Raw 8-bit bytes in the header: recover them and decode as UTF-8, else Latin-1.
-        data = name.encode("utf-8", errors="surrogateescape")
-        name = _decode_bytes(data, "utf-8")
+    name = _unsurrogate(name)
     if "=?" in name:
         name = _decode_words(name)
     return _clean_line(name) or None
@@ -335,7 +352,7 @@ def _bodies_and_attachments(
             skipped.append(shown)
             continue
         total += len(data)
-        attachments.append(EmailAttachment(shown, data, ctype))
+        attachments.append(EmailAttachment(shown, data, _clean_line(ctype)[:120]))
     if any(text.strip() for text in plain):
         body = _tidy("\n\n".join(text for text in plain if text.strip()))
     elif html:
@@ -399,15 +416,17 @@ def _from(message: Message) -> tuple[str, str]:
     for address in addresses:
         spec = (address.addr_spec or "").strip()
         if "@" in spec:
-            return spec.lower(), _clean_line(_decode_words(address.display_name or ""))
+            return _clean_line(spec).lower()[:320], _clean_line(
+                _decode_words(address.display_name or "")
+            )
     unfolded = _decode_words(raw.replace("\r", " ").replace("\n", " "))
     pairs = getaddresses([unfolded]) or [parseaddr(unfolded)]
     for name, spec in pairs:
         if "@" in spec:
-            return spec.strip().lower(), _clean_line(name)
+            return _clean_line(spec).lower()[:320], _clean_line(name)
     match = re.search(r"[\w.+\-']+@[\w\-.]+", unfolded)
     if match:
-        return match.group(0).lower(), ""
+        return _clean_line(match.group(0)).lower()[:320], ""
     return "", ""
 
 
@@ -417,16 +436,23 @@ def parse_email(
     """One message as plain values, or Rejected when it cannot be a message at all.
 
     ``max_attachment_bytes`` caps the total of a message's attachments (default: max_bytes);
-    attachments beyond it are listed in ``skipped_attachments`` and not kept.
+    attachments beyond it are listed in ``skipped_attachments`` and not kept. Never raises:
+    input that defeats every fallback is Rejected, so the caller can still keep the bytes.
     """
+    try:
+        return _parse(raw, max_bytes=max_bytes, max_attachment_bytes=max_attachment_bytes)
+    except Exception as err:  # the promise to the intake: a reason, never a traceback
+        return Rejected(f"unparseable message ({type(err).__name__})")
+
+
+def _parse(
+    raw: bytes, *, max_bytes: int, max_attachment_bytes: int | None
+) -> ParsedEmail | Rejected:
     if not raw or not raw.strip():
         return Rejected("empty message")
     if len(raw) > max_bytes:
         return Rejected(f"message of {len(raw)} bytes is larger than the limit of {max_bytes}")
-    try:
-        message: Message = BytesParser(policy=policy.default).parsebytes(raw)
-    except Exception:  # pragma: no cover - the parser is lenient; keep the promise anyway
-        return Rejected("not a parseable message")
+    message: Message = BytesParser(policy=policy.default).parsebytes(raw)
     from_address, from_name = _from(message)
     if not from_address:
         return Rejected("no From address")

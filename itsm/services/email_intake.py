@@ -113,7 +113,7 @@ class EmailIntake:
             return InboundResult("duplicate", None, str(err), parsed.message_id)
         except ConflictError:
             raise
-        except ItsmError as err:
+        except (ItsmError, ValueError) as err:  # ValueError: pydantic's ValidationError
             # The ticket could not be registered (e.g. no process deployed): nothing of it
             # was kept, but the message is, for a person to look at.
             return self._record_only(

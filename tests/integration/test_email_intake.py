@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from datetime import timedelta
 from email.header import Header
 from pathlib import Path
@@ -12,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from itsm.blob_store import FileBlobStore
-from itsm.bootstrap import Services
+from itsm.bootstrap import Services, build
 from itsm.channels.email_message import parse_email
 from itsm.clock import ManualClock
+from itsm.directory_seed import seed_directory
 from itsm.domain.inbound_email import ParsedEmail, Rejected
 from itsm.services.email_intake import EmailIntake, InboundResult
+from itsm.settings import Settings
 from itsm.storage.inbound import InboundMessages
 
 ANNA = "Anna Kowalska <anna.kowalska@acme.example>"
@@ -389,3 +392,38 @@ def test_a_lost_race_on_the_message_id_is_a_duplicate_not_an_error(
     result = receive(desk, mail())
     assert result.outcome == "duplicate"
     assert counts(desk) == before
+
+
+def test_raw_8bit_headers_and_control_characters_are_stored_cleanly(desk: Services) -> None:
+    raw = (
+        b"From: Anna <anna.kowalska@acme.example>\r\nSubject: Drukarka nie dzia\xc5\x82a\r\n"
+        b"Message-ID: <nul\x00@acme.example>\r\n\r\nNUL\x00 in the \x01body"
+    )
+    result = receive(desk, raw)
+    assert result.outcome == "ticket_created", result
+    assert result.ticket_number is not None
+    with desk.unit_of_work(read_only=True) as uow:
+        ticket = uow.tickets.get_by_number(result.ticket_number)
+    assert ticket.subject == "Drukarka nie działa"
+    assert ticket.description == "NUL in the body"
+    assert result.message_id == "nul@acme.example"
+
+
+def test_a_message_that_cannot_become_a_ticket_is_kept_in_quarantine(
+    sqlite_url: str, clock: ManualClock
+) -> None:
+    services = build(
+        Settings(database_url=sqlite_url, attachments_dir=Path(tempfile.mkdtemp())), clock=clock
+    )
+    try:
+        with services.unit_of_work() as uow:
+            seed_directory(uow, services.catalog, clock.now())
+            uow.commit()
+        # No process is deployed: registering fails, the message is still recorded.
+        result = services.email.receive(mail(), received_via="test")
+        assert result.outcome == "quarantined" and "could not register" in result.reason
+        assert receive(services, mail()).outcome == "duplicate"
+        with services.unit_of_work(read_only=True) as uow:
+            assert uow.tickets.count() == 0
+    finally:
+        services.close()

@@ -7,6 +7,8 @@ from email.header import Header
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from itsm.channels.email_message import html_to_text, parse_email
 from itsm.domain.inbound_email import ParsedEmail, Rejected
@@ -249,3 +251,47 @@ def _plain(
     headers += f"MIME-Version: 1.0\r\nContent-Type: {content_type}; charset=utf-8\r\n"
     headers += "Content-Transfer-Encoding: 8bit\r\n"
     return (headers + "\r\n" + body).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: a@acme.example\r\nSubject: x\r\nContent-Type: text/plain; charset=quopri\r\n\r\nhi",
+        b"From: a@acme.example\r\nSubject: =?utf-8\x00?Q?abc?=\r\n\r\nhi",
+        b"From: a@acme.example\r\nSubject: Dru\xc5\xbcarka \xe9\r\n\r\nNUL\x00here\x01",
+        b"From: =?utf-8?q?A=00B?= <a@acme.example>\r\nMessage-ID: <a\x00b@x>\r\n\r\nhi",
+        b"From: a@acme.example\r\nContent-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--",
+    ],
+)
+def test_hostile_inputs_give_storable_text(raw: bytes) -> None:
+    parsed = _parse(raw)
+    for text in (parsed.subject, parsed.body_text, parsed.message_id, parsed.from_address):
+        assert "\x00" not in text
+        text.encode("utf-8")  # no lone surrogates
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3000))
+def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
+    assert isinstance(parse_email(raw, max_bytes=LIMIT), ParsedEmail | Rejected)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_mutated_corpus_messages_never_raise(external: Path, data: st.DataObject) -> None:
+    files = _corpus(external)
+    raw = bytearray(files[data.draw(st.integers(0, len(files) - 1))].read_bytes())
+    for _ in range(data.draw(st.integers(1, 12))):
+        position = data.draw(st.integers(0, len(raw)))
+        piece = data.draw(
+            st.sampled_from([b"=?", b"?=", b"\r\n", b"--", b";", b'"', b"\x00", b"charset=", b"'"])
+            | st.binary(max_size=8)
+        )
+        raw[position : position + data.draw(st.integers(0, 4))] = piece
+    result = parse_email(bytes(raw), max_bytes=LIMIT)
+    assert isinstance(result, ParsedEmail | Rejected)
+    if isinstance(result, ParsedEmail):
+        result.body_text.encode("utf-8")
+        result.subject.encode("utf-8")
