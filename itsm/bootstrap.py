@@ -29,6 +29,7 @@ from itsm.services.policy import DeskPolicy
 from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from itsm.services.processes import ProcessService
 from itsm.services.service_tasks import ServiceFunction, ServiceRegistry
+from itsm.services.sms_intake import SmsIntake
 from itsm.services.steps import ProcessRuntime
 from itsm.services.ticket_views import TicketViews
 from itsm.services.timers import TimerService
@@ -54,6 +55,7 @@ class Services:
     delivery: OutboxDelivery
     api_access: ApiAccess
     alerts: AlertIntake
+    sms: SmsIntake
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(self.database, read_only=read_only)
@@ -147,6 +149,7 @@ def build(
         delivery=_delivery(settings, uow, clock),
         api_access=ApiAccess(uow, clock),
         alerts=AlertIntake(uow, intake, clock),
+        sms=SmsIntake(uow, intake, clock),
         collaboration=Collaboration(
             uow, FileBlobStore(settings.attachments_dir), clock, settings.max_attachment_bytes
         ),

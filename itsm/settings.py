@@ -73,6 +73,9 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token Alertmanager/Grafana must send; the webhook is off if unset",
     )
+    sms_webhook_token: str | None = Field(
+        default=None, description="Bearer token the SMS gateway must send; off if unset"
+    )
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set behind HTTPS)"
     )

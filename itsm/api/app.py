@@ -21,6 +21,8 @@ from itsm.api.schemas import (
     CommentIn,
     CommentOut,
     Problem,
+    SmsIn,
+    SmsOut,
     TicketIn,
     TicketOut,
 )
@@ -172,17 +174,37 @@ def create_api(services: Services) -> FastAPI:
         services.collaboration.comment(number, body.body, author)
         return CommentOut(ticket_number=number, author=author)
 
-    def monitoring(authorization: Annotated[str | None, Header()] = None) -> None:
-        expected = services.settings.alert_webhook_token
-        scheme, _, token = (authorization or "").partition(" ")
-        if (
-            not expected
-            or scheme.lower() != "bearer"
-            or not secrets.compare_digest(token.strip().encode(), expected.encode())
-        ):
-            raise HTTPException(
-                401, "missing or invalid webhook token", headers={"WWW-Authenticate": "Bearer"}
-            )
+    def webhook_guard(expected: str | None) -> Callable[..., None]:
+        """A provider-level bearer token for a gateway; the webhook is off without one."""
+
+        def guard(authorization: Annotated[str | None, Header()] = None) -> None:
+            scheme, _, token = (authorization or "").partition(" ")
+            if (
+                not expected
+                or scheme.lower() != "bearer"
+                or not secrets.compare_digest(token.strip().encode(), expected.encode())
+            ):
+                raise HTTPException(
+                    401,
+                    "missing or invalid webhook token",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+
+        return guard
+
+    monitoring = webhook_guard(services.settings.alert_webhook_token)
+
+    @api.post(
+        "/api/v1/webhooks/sms",
+        response_model=SmsOut,
+        responses=ERRORS,
+        dependencies=[Depends(webhook_guard(services.settings.sms_webhook_token))],
+    )
+    def sms(body: SmsIn) -> SmsOut:
+        """Inbound SMS from the gateway: a ticket, or a comment when it names the sender's
+        ticket; unknown numbers are kept in quarantine with their text."""
+        result = services.sms.receive(body.sender, body.text, body.id)
+        return SmsOut(outcome=result.outcome, ticket_number=result.ticket_number)
 
     @api.post(
         "/api/v1/webhooks/alertmanager",

@@ -69,3 +69,16 @@ class AlertOutcomeOut(BaseModel):
 
 class AlertsOut(BaseModel):
     outcomes: list[AlertOutcomeOut]
+
+
+class SmsIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, str_strip_whitespace=True)
+
+    sender: str = Field(alias="from", min_length=3, max_length=40, description="Phone number")
+    text: str = Field(min_length=1, max_length=2000)
+    id: str | None = Field(default=None, max_length=200, description="The gateway's message id")
+
+
+class SmsOut(BaseModel):
+    outcome: str = Field(description="ticket_created, comment_added, quarantined or duplicate")
+    ticket_number: str | None
