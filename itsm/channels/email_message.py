@@ -372,9 +372,11 @@ def _automatic_reason(message: Message, from_address: str, subject: str) -> str:
     for name in ("List-Id", "List-Unsubscribe"):
         if _header(message, name):
             return f"mailing list ({name})"
-    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
+    # X-Auto-Response-Suppress is deliberately not here: it asks *others* not to auto-reply
+    # and is set by Outlook on ordinary mail.
+    for name in ("X-Autoreply", "X-Autorespond"):
         value = _header(message, name)
-        if value and name != "X-Auto-Response-Suppress":
+        if value:
             return f"{name}: {value}"
     return_path = _header(message, "Return-Path")
     if return_path and return_path.replace(" ", "") in ("<>", ""):

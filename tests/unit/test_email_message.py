@@ -89,6 +89,7 @@ def test_automatic_subjects(subject: str) -> None:
         ("Return-Path: <>", True),
         ("X-Autoreply: yes", True),
         ("X-Autorespond: yes", True),
+        ("X-Auto-Response-Suppress: All", False),
     ],
 )
 def test_automatic_headers(header: str, automatic: bool) -> None:
