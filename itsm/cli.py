@@ -252,6 +252,25 @@ def process_list() -> None:
             )
 
 
+def _serve(factory: str, host: str, port: int) -> None:
+    """Replace this process by uvicorn serving ``factory`` (the CLI never imports the edges
+    it starts). Streamlit's own options are set in code by ``ui.server.create_app``."""
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    os.execvpe(command[0], command, {**os.environ, "DO_NOT_TRACK": "1"})
+
+
 @app.command("ui")
 def ui(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8501,
@@ -260,28 +279,8 @@ def ui(
     ),
 ) -> None:
     """Serve the Streamlit workbench (login, inbox, task forms, portal)."""
-    environment = {
-        **os.environ,
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        "STREAMLIT_SERVER_HEADLESS": "true",
-        "STREAMLIT_CLIENT_TOOLBAR_MODE": "minimal",
-        "DO_NOT_TRACK": "1",
-    }
     typer.echo(f"workbench on http://{host}:{port}  (Ctrl+C stops it)")
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "ui.server:create_app",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    os.execvpe(command[0], command, environment)
+    _serve("ui.server:create_app", host, port)
 
 
 @token_app.command("create")
@@ -302,20 +301,7 @@ def api(
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json)."""
     typer.echo(f"API on http://{host}:{port}/docs  (Ctrl+C stops it)")
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "itsm.api.app:create_app",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    os.execvpe(command[0], command, {**os.environ, "DO_NOT_TRACK": "1"})
+    _serve("itsm.api.app:create_app", host, port)
 
 
 @outbox_app.command("deliver")

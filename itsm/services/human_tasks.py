@@ -18,7 +18,7 @@ from itsm.services.permissions import (
     groups_of,
 )
 from itsm.services.ports import JsonDict, UnitOfWork
-from itsm.services.steps import InstanceStep, ProcessRuntime
+from itsm.services.steps import InstanceMover, InstanceStep
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,7 @@ class Completion:
     next_tasks: list[HumanTask]
 
 
-class HumanTaskService:
-    def __init__(self, runtime: ProcessRuntime) -> None:
-        self._runtime = runtime
-        self._uow = runtime.uow
-        self._engine = runtime.engine
-        self._processes = runtime.processes
-        self._clock = runtime.clock
-        self._policy = runtime.policy
-
+class HumanTaskService(InstanceMover):
     def inbox(
         self,
         actor: str,

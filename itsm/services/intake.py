@@ -17,7 +17,7 @@ from itsm.domain.people import Role
 from itsm.domain.process import InstanceStatus
 from itsm.domain.tickets import Ticket, TicketStatus, format_ticket_number
 from itsm.services.ports import UnitOfWork
-from itsm.services.steps import ProcessRuntime
+from itsm.services.steps import InstanceMover
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,7 @@ class IdempotencyClaim:
     request_sha256: str
 
 
-class IntakeService:
-    def __init__(self, runtime: ProcessRuntime) -> None:
-        self._runtime = runtime
-        self._uow = runtime.uow
-        self._engine = runtime.engine
-        self._processes = runtime.processes
-        self._clock = runtime.clock
-        self._policy = runtime.policy
-
+class IntakeService(InstanceMover):
     def register(self, command: NewTicket, actor: str) -> Ticket:
         with self._uow() as uow:
             ticket = self._register(uow, command, actor)

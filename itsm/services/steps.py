@@ -54,6 +54,18 @@ class ProcessRuntime:
         return InstanceStep(uow, self.clock, self.registry, self.policy, actor)
 
 
+class InstanceMover:
+    """Base of the use cases that advance instances: the runtime's parts, named once."""
+
+    def __init__(self, runtime: ProcessRuntime) -> None:
+        self._runtime = runtime
+        self._uow = runtime.uow
+        self._engine = runtime.engine
+        self._processes = runtime.processes
+        self._clock = runtime.clock
+        self._policy = runtime.policy
+
+
 class InstanceStep:
     def __init__(
         self,

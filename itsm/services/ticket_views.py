@@ -12,7 +12,7 @@ from itsm.domain.people import ROLE_GROUPS
 from itsm.domain.process import HumanTask, ProcessInstance
 from itsm.domain.tickets import Ticket
 from itsm.services.permissions import ensure_can_see_ticket
-from itsm.services.ports import UnitOfWorkFactory
+from itsm.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -126,20 +126,14 @@ class TicketViews:
     def authorised_people(self, client_code: str, actor: str) -> list[Person]:
         """The client's people allowed to order changes (its coordinator included)."""
         with self._uow(read_only=True) as uow:
-            viewer: Person = uow.directory.person_by_username(actor)
-            client: Client = uow.directory.client_by_code(client_code)
-            if viewer.client_id not in (None, client.id):
-                raise NotFound(f"client '{client_code}' not found")
+            client = _client_visible_to(uow, client_code, actor)
             people: list[Person] = uow.directory.people(client_id=client.id)
         return [p for p in people if p.is_authorised or p.id == client.coordinator_id]
 
     def client_people(self, client_code: str, actor: str) -> list[Person]:
         """People of a client, for staff recording a call on someone's behalf."""
         with self._uow(read_only=True) as uow:
-            viewer: Person = uow.directory.person_by_username(actor)
-            client: Client = uow.directory.client_by_code(client_code)
-            if viewer.client_id not in (None, client.id):
-                raise NotFound(f"client '{client_code}' not found")
+            client = _client_visible_to(uow, client_code, actor)
             return list(uow.directory.people(client_id=client.id))
 
     def clients(self, actor: str) -> list[Client]:
@@ -191,6 +185,15 @@ class FieldJob:
     address: str
     site_name: str
     contact: Person
+
+
+def _client_visible_to(uow: UnitOfWork, client_code: str, actor: str) -> Client:
+    """The client, if the actor is staff or one of its people; otherwise "not found"."""
+    viewer: Person = uow.directory.person_by_username(actor)
+    client: Client = uow.directory.client_by_code(client_code)
+    if viewer.client_id not in (None, client.id):
+        raise NotFound(f"client '{client_code}' not found")
+    return client
 
 
 def _visible(viewer: Person, ticket: Ticket) -> bool:

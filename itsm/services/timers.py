@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from itsm.domain.errors import ConflictError, ItsmError
 from itsm.domain.process import InstanceStatus
-from itsm.services.steps import ProcessRuntime
+from itsm.services.steps import InstanceMover
 
 SYSTEM_ACTOR = "system:timers"
 
@@ -18,15 +18,7 @@ class TimerRun:
     failed: list[tuple[int, str]] = field(default_factory=list)
 
 
-class TimerService:
-    def __init__(self, runtime: ProcessRuntime) -> None:
-        self._runtime = runtime
-        self._uow = runtime.uow
-        self._engine = runtime.engine
-        self._processes = runtime.processes
-        self._clock = runtime.clock
-        self._policy = runtime.policy
-
+class TimerService(InstanceMover):
     def run_due(self) -> TimerRun:
         """Advance every instance whose earliest timer is due, each in its own transaction."""
         report = TimerRun()
