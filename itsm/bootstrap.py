@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from itsm.blob_store import FileBlobStore
 from itsm.catalog import Catalog, load_catalog
 from itsm.channels.email_message import parse_email
+from itsm.channels.imap_mailbox import ImapMailbox
 from itsm.channels.rendering import TemplateRenderer
 from itsm.channels.senders import HttpSmsSender, SmtpSender
 from itsm.clock import SystemClock
@@ -25,6 +26,7 @@ from itsm.services.delivery import OutboxDelivery, Sender
 from itsm.services.email_intake import EmailIntake
 from itsm.services.human_tasks import HumanTaskService
 from itsm.services.intake import IntakeService
+from itsm.services.mail_polling import Mailbox, MailPoller
 from itsm.services.policy import DeskPolicy
 from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from itsm.services.processes import ProcessService
@@ -56,6 +58,7 @@ class Services:
     api_access: ApiAccess
     alerts: AlertIntake
     sms: SmsIntake
+    mail_poller: MailPoller | None = None
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(self.database, read_only=read_only)
@@ -107,6 +110,24 @@ def _email_intake(
     )
 
 
+def _mail_poller(settings: Settings, email: EmailIntake) -> MailPoller | None:
+    host = settings.imap_host
+    if not host:
+        return None
+
+    def open_mailbox() -> Mailbox:
+        return ImapMailbox.open(
+            host,
+            settings.imap_port,
+            settings.imap_user,
+            settings.imap_password,
+            settings.imap_folder,
+            use_ssl=settings.imap_ssl,
+        )
+
+    return MailPoller(open_mailbox, email)
+
+
 def build(
     settings: Settings | None = None,
     *,
@@ -135,6 +156,7 @@ def build(
     processes = ProcessService(uow, engine, registry, clock)
     runtime = ProcessRuntime(uow, engine, processes, registry, clock, policy)
     intake = IntakeService(runtime)
+    email = _email_intake(settings, uow, runtime, clock)
     return Services(
         settings=settings,
         catalog=load_catalog(settings.config_dir),
@@ -153,5 +175,6 @@ def build(
         collaboration=Collaboration(
             uow, FileBlobStore(settings.attachments_dir), clock, settings.max_attachment_bytes
         ),
-        email=_email_intake(settings, uow, runtime, clock),
+        email=email,
+        mail_poller=_mail_poller(settings, email),
     )

@@ -362,6 +362,28 @@ def mail_import(
             typer.echo(f"{path}: {result.outcome}{ticket} - {result.reason}")
 
 
+@mail_app.command("fetch")
+def mail_fetch(
+    limit: Annotated[int, typer.Option(min=1, help="Messages fetched at most")] = 100,
+) -> None:
+    """Fetch unseen e-mail from the IMAP folder once (ITSM_IMAP_*): counts per outcome."""
+    from itsm.services.mail_polling import MailboxError
+
+    with _services() as services:
+        if services.mail_poller is None:
+            raise _fail("IMAP is not configured: set ITSM_IMAP_HOST (and ITSM_IMAP_USER, ...)")
+        try:
+            report = services.mail_poller.poll(limit)
+        except MailboxError as err:
+            raise _fail(f"mail fetch failed: {err}") from None
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(report.outcomes.items()))
+        typer.echo(f"fetched {report.fetched}" + (f": {counts}" if counts else ""))
+        for error in report.errors[:20]:
+            typer.secho(f"  {error}", fg=typer.colors.YELLOW, err=True)
+        if report.errors:
+            typer.echo(f"errors {len(report.errors)} (left unseen, retried next time)")
+
+
 @timers_app.command("run")
 def timers_run() -> None:
     """Fire every BPMN timer that is due (auto-close, follow-up checks)."""

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     sms_webhook_token: str | None = Field(
         default=None, description="Bearer token the SMS gateway must send; off if unset"
     )
+    imap_host: str | None = Field(
+        default=None, description="IMAP server to fetch e-mail from; no fetching if unset"
+    )
+    imap_port: int = Field(default=993, description="IMAP port")
+    imap_ssl: bool = Field(default=True, description="Connect to the IMAP server over TLS")
+    imap_user: str = Field(default="", description="IMAP login")
+    imap_password: str = Field(default="", description="IMAP password")
+    imap_folder: str = Field(default="INBOX", description="Folder fetched by itsm mail fetch")
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set behind HTTPS)"
     )
