@@ -30,6 +30,7 @@ from itsm.services.mail_polling import Mailbox, MailPoller
 from itsm.services.policy import DeskPolicy
 from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from itsm.services.processes import ProcessService
+from itsm.services.quarantine import QuarantineReview
 from itsm.services.service_tasks import ServiceFunction, ServiceRegistry
 from itsm.services.sms_intake import SmsIntake
 from itsm.services.steps import ProcessRuntime
@@ -58,6 +59,7 @@ class Services:
     api_access: ApiAccess
     alerts: AlertIntake
     sms: SmsIntake
+    quarantine: QuarantineReview
     mail_poller: MailPoller | None = None
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
@@ -172,6 +174,7 @@ def build(
         api_access=ApiAccess(uow, clock),
         alerts=AlertIntake(uow, intake, clock),
         sms=SmsIntake(uow, intake, clock),
+        quarantine=QuarantineReview(uow, FileBlobStore(settings.attachments_dir)),
         collaboration=Collaboration(
             uow, FileBlobStore(settings.attachments_dir), clock, settings.max_attachment_bytes
         ),

@@ -21,6 +21,7 @@ REPORT = MenuEntry("views/report.py", "Report a problem", "report")
 MINE = MenuEntry("views/my_tickets.py", "My tickets", "mine")
 APPROVALS = MenuEntry("views/approvals.py", "Approvals", "approvals")
 TICKETS = MenuEntry("views/ticket_list.py", "Tickets", "tickets")
+QUARANTINE = MenuEntry("views/quarantine.py", "Quarantine", "quarantine")
 # Reached from buttons with the ticket or task in the query string, never from the menu.
 HIDDEN = (
     MenuEntry("views/ticket.py", "Ticket", "ticket"),
@@ -34,8 +35,8 @@ MENUS: dict[Role, tuple[MenuEntry, ...]] = {
     Role.L1: _ENGINEER,
     Role.L2: _ENGINEER,
     Role.L3: _ENGINEER,
-    Role.SERVICE_DESK_LEAD: _ENGINEER,
-    Role.ADMIN: _ENGINEER,
+    Role.SERVICE_DESK_LEAD: (*_ENGINEER, QUARANTINE),
+    Role.ADMIN: (*_ENGINEER, QUARANTINE),
     Role.FIELD_TECHNICIAN: (FIELD,),
     Role.MANAGER: (TICKETS,),
     Role.PROCESS_OWNER: (TICKETS,),

@@ -130,3 +130,18 @@ class InboundMessages:
             .limit(1)
         ).scalar()
         return None if found is None else int(found)
+
+    def by_outcome(self, outcome: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first, every channel (the quarantine review)."""
+        rows = self._db.execute(
+            select(_INBOUND)
+            .where(_INBOUND.c.outcome == outcome)
+            .order_by(_INBOUND.c.id.desc())
+            .limit(limit)
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def get(self, message_id: int) -> dict[str, Any] | None:
+        row = self._db.execute(select(_INBOUND).where(_INBOUND.c.id == message_id)).mappings()
+        found = row.first()
+        return None if found is None else dict(found)

@@ -9,7 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from itsm.bootstrap import Services
 from itsm.domain.commands import NewTicket
+from itsm.domain.errors import PermissionDenied
 from itsm.domain.people import Role
+from ui import session
 from ui.navigation import MENUS
 
 AppFor = Callable[..., AppTest]
@@ -20,8 +22,8 @@ EXPECTED_MENUS = {
     Role.L1: ["Inbox", "Phone intake"],
     Role.L2: ["Inbox", "Phone intake"],
     Role.L3: ["Inbox", "Phone intake"],
-    Role.SERVICE_DESK_LEAD: ["Inbox", "Phone intake"],
-    Role.ADMIN: ["Inbox", "Phone intake"],
+    Role.SERVICE_DESK_LEAD: ["Inbox", "Phone intake", "Quarantine"],
+    Role.ADMIN: ["Inbox", "Phone intake", "Quarantine"],
     Role.FIELD_TECHNICIAN: ["Field visits"],
     Role.MANAGER: ["Tickets"],
     Role.PROCESS_OWNER: ["Tickets"],
@@ -269,3 +271,25 @@ def test_engineer_releases_and_lead_reassigns(app_as: AppFor, ui_desk: Services)
     lead.selectbox[0].set_value("piotr.wojcik")
     lead.button(key="reassign.confirm").click().run()
     assert ui_desk.tasks.task(task_id, "ewa.kozlowska").assignee == "piotr.wojcik"
+
+
+def test_lead_reviews_quarantined_mail_and_gets_the_original(
+    app_as: AppFor, ui_desk: Services
+) -> None:
+    raw = (
+        b"From: Stranger <nobody@unknown.example>\r\nTo: desk@nordserv.example\r\n"
+        b"Subject: <b>help</b>\r\nMessage-ID: <q1@unknown.example>\r\n\r\nPlease call me\r\n"
+    )
+    app_services = session.services()  # the app's own blob store keeps the original
+    assert app_services.email.receive(raw, received_via="test").outcome == "quarantined"
+    at = app_as("ewa.kozlowska", "views/quarantine.py")
+    assert titles(at) == ["Quarantine"]
+    assert "<b>help</b>" in [t.value for t in at.text]  # shown as text, not markup
+    assert any("nobody@unknown.example" in m.value for m in at.markdown)
+    quarantined = app_services.quarantine.messages("ewa.kozlowska")
+    original = app_services.quarantine.raw(quarantined[0]["id"], "ewa.kozlowska")
+    assert original.data == raw
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app_as("jan.nowak", "views/quarantine.py")  # not in an engineer's menu at all
+    with pytest.raises(PermissionDenied):
+        app_services.quarantine.messages("jan.nowak")  # and the service refuses too
