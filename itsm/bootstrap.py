@@ -93,7 +93,11 @@ def _delivery(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> Outbo
 
 
 def _email_intake(
-    settings: Settings, uow: UnitOfWorkFactory, runtime: ProcessRuntime, clock: Clock
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    intake: IntakeService,
+    blobs: FileBlobStore,
+    clock: Clock,
 ) -> EmailIntake:
     def parse(raw: bytes) -> ParsedEmail | Rejected:
         return parse_email(
@@ -102,8 +106,8 @@ def _email_intake(
 
     return EmailIntake(
         uow,
-        IntakeService(runtime),
-        FileBlobStore(settings.attachments_dir),
+        intake,
+        blobs,
         clock,
         parse,
         ticket_prefix=settings.ticket_prefix,
@@ -158,7 +162,8 @@ def build(
     processes = ProcessService(uow, engine, registry, clock)
     runtime = ProcessRuntime(uow, engine, processes, registry, clock, policy)
     intake = IntakeService(runtime)
-    email = _email_intake(settings, uow, runtime, clock)
+    blobs = FileBlobStore(settings.attachments_dir)
+    email = _email_intake(settings, uow, intake, blobs, clock)
     return Services(
         settings=settings,
         catalog=load_catalog(settings.config_dir),
@@ -174,10 +179,8 @@ def build(
         api_access=ApiAccess(uow, clock),
         alerts=AlertIntake(uow, intake, clock),
         sms=SmsIntake(uow, intake, clock),
-        quarantine=QuarantineReview(uow, FileBlobStore(settings.attachments_dir)),
-        collaboration=Collaboration(
-            uow, FileBlobStore(settings.attachments_dir), clock, settings.max_attachment_bytes
-        ),
+        quarantine=QuarantineReview(uow, blobs),
+        collaboration=Collaboration(uow, blobs, clock, settings.max_attachment_bytes),
         email=email,
         mail_poller=_mail_poller(settings, email),
     )
