@@ -109,17 +109,14 @@ class AlertIntake:
             ticket_id=incident.id,
             size=0,
         )
-        uow.audit.record_many(
-            [
-                {
-                    "occurred_at": now,
-                    "actor": MONITORING_ACTOR,
-                    "kind": "alert",
-                    "ticket_id": incident.id,
-                    "summary": f"Firing: {alert.summary()}",
-                    "payload": {"labels": alert.labels, "identity": alert.identity},
-                }
-            ]
+        uow.audit.record(
+            ticket_id=incident.id,
+            actor=MONITORING_ACTOR,
+            kind="alert",
+            summary=f"Firing: {alert.summary()}",
+            at=now,
+            labels=alert.labels,
+            identity=alert.identity,
         )
         return AlertOutcome(alert.name, outcome, incident.number)
 
@@ -150,17 +147,13 @@ class AlertIntake:
             size=0,
         )
         ended = alert.ends_at.isoformat() if alert.ends_at else "now"
-        uow.audit.record_many(
-            [
-                {
-                    "occurred_at": now,
-                    "actor": MONITORING_ACTOR,
-                    "kind": "alert_resolved",
-                    "ticket_id": firing["ticket_id"],
-                    "summary": f"Resolved at source ({ended}): {alert.summary()}",
-                    "payload": {"identity": alert.identity},
-                }
-            ]
+        uow.audit.record(
+            ticket_id=firing["ticket_id"],
+            actor=MONITORING_ACTOR,
+            kind="alert_resolved",
+            at=now,
+            identity=alert.identity,
+            summary=f"Resolved at source ({ended}): {alert.summary()}",
         )
         return AlertOutcome(alert.name, "resolved", _number(uow, firing["ticket_id"]))
 

@@ -63,17 +63,8 @@ class Collaboration:
                 created_at=now,
             )
             kind = "internal_note" if internal else "comment"
-            uow.audit.record_many(
-                [
-                    {
-                        "occurred_at": now,
-                        "actor": actor,
-                        "kind": kind,
-                        "ticket_id": ticket.id,
-                        "summary": text[:120],
-                        "payload": {},
-                    }
-                ]
+            uow.audit.record(
+                ticket_id=ticket.id, actor=actor, kind=kind, summary=text[:120], at=now
             )
             uow.commit()
 
@@ -109,17 +100,14 @@ class Collaboration:
                 internal=internal,
                 created_at=now,
             )
-            uow.audit.record_many(
-                [
-                    {
-                        "occurred_at": now,
-                        "actor": actor,
-                        "kind": "attachment",
-                        "ticket_id": ticket.id,
-                        "summary": f"Attached {name}",
-                        "payload": {"size": len(data), "sha256": digest},
-                    }
-                ]
+            uow.audit.record(
+                ticket_id=ticket.id,
+                actor=actor,
+                kind="attachment",
+                summary=f"Attached {name}",
+                at=now,
+                size=len(data),
+                sha256=digest,
             )
             uow.commit()
         return attachment_id

@@ -89,17 +89,13 @@ class SmsIntake:
                     internal=False,
                     created_at=self._clock.now(),
                 )
-                uow.audit.record_many(
-                    [
-                        {
-                            "occurred_at": self._clock.now(),
-                            "actor": person.username,
-                            "kind": "comment",
-                            "ticket_id": ticket.id,
-                            "summary": f"SMS: {body[:100]}",
-                            "payload": {"channel": CHANNEL},
-                        }
-                    ]
+                uow.audit.record(
+                    ticket_id=ticket.id,
+                    actor=person.username,
+                    kind="comment",
+                    summary=f"SMS: {body[:100]}",
+                    at=self._clock.now(),
+                    channel=CHANNEL,
                 )
                 return SmsResult("comment_added", ticket.number)
         client = uow.directory.client(person.client_id)

@@ -556,6 +556,23 @@ class AuditLog:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
 
+    def record(
+        self, *, ticket_id: int, actor: str, kind: str, summary: str, at: datetime, **payload: Any
+    ) -> None:
+        """One event outside a process step (comments, attachments, channel messages)."""
+        self.record_many(
+            [
+                {
+                    "occurred_at": at,
+                    "actor": actor,
+                    "kind": kind,
+                    "ticket_id": ticket_id,
+                    "summary": summary[:400],
+                    "payload": payload,
+                }
+            ]
+        )
+
     def record_many(self, events: Sequence[dict[str, Any]]) -> None:
         if events:
             self._db.execute(
