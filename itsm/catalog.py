@@ -210,6 +210,10 @@ class DemoBusinessHours(_ConfigModel):
     holidays: tuple[date, ...] = Field(
         default=(), description="The client's own extra days off (beyond public holidays)."
     )
+    holiday_country: str | None = Field(
+        default="PL",
+        description='Country whose public holidays are days off (ISO code, "PL"); none if empty.',
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -225,14 +229,15 @@ class DemoBusinessHours(_ConfigModel):
         self.calendar()
         return self
 
-    def calendar(self, public_holidays: Iterable[date] = ()) -> BusinessCalendar:
+    def calendar(self) -> BusinessCalendar:
         return BusinessCalendar(
             timezone=self.timezone,
             working_days=frozenset(_WEEKDAYS.index(day) for day in self.working_days),
             day_start=self.day_start,
             day_end=self.day_end,
-            holidays=frozenset(self.holidays) | frozenset(public_holidays),
+            holidays=frozenset(self.holidays),
             round_the_clock=self.round_the_clock,
+            holiday_country=self.holiday_country or None,
         )
 
 

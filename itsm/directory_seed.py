@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-
-import holidays
+from datetime import datetime
 
 from itsm.catalog import Catalog
 from itsm.domain.packages import expiry_for, package_price
@@ -16,11 +14,6 @@ from itsm.services.ports import UnitOfWork
 class SeededDirectory:
     client_ids: dict[str, int] = field(default_factory=dict)
     person_ids: dict[str, int] = field(default_factory=dict)
-
-
-def public_holidays(years: range) -> frozenset[date]:
-    """Polish public holidays, from the maintained ``holidays`` package (no network)."""
-    return frozenset(holidays.country_holidays("PL", years=list(years)).keys())
 
 
 def seed_directory(uow: UnitOfWork, catalog: Catalog, now: datetime) -> SeededDirectory:
@@ -35,7 +28,6 @@ def seed_directory(uow: UnitOfWork, catalog: Catalog, now: datetime) -> SeededDi
             email=member.email,
             phone=member.phone,
         )
-    days_off = public_holidays(range(now.year - 1, now.year + 2))
     for client in seed.clients:
         client_id = uow.directory.add_client(
             code=client.code,
@@ -43,7 +35,7 @@ def seed_directory(uow: UnitOfWork, catalog: Catalog, now: datetime) -> SeededDi
             sla_tier=client.tier,
             default_service_type=client.default_service_type,
             language=client.language,
-            calendar=client.business_hours.calendar(days_off),
+            calendar=client.business_hours.calendar(),
             created_at=now,
         )
         seeded.client_ids[client.code] = client_id

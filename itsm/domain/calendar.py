@@ -8,11 +8,14 @@ or cut those intervals without touching the arithmetic.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_library
 
 _ONE_DAY = timedelta(days=1)
 _ONE_HOUR = timedelta(hours=1)
@@ -23,8 +26,11 @@ _MONDAY_TO_FRIDAY = frozenset(range(5))
 class BusinessCalendar:
     """When a client's SLA clock runs.
 
-    `working_days` uses `date.weekday()` numbers (0 = Monday). With `round_the_clock` (a 24/7
-    contract) every hour counts and the days, hours and holidays are ignored.
+    `working_days` uses `date.weekday()` numbers (0 = Monday). `holidays` are the client's own
+    days off; `holiday_country` (ISO 3166 code, e.g. "PL") adds that country's public holidays
+    for any year from the maintained ``holidays`` package, so the calendar never runs out.
+    With `round_the_clock` (a 24/7 contract) every hour counts and the days, hours and
+    holidays are ignored.
     """
 
     timezone: str
@@ -33,6 +39,7 @@ class BusinessCalendar:
     day_end: time
     holidays: frozenset[date]
     round_the_clock: bool = False
+    holiday_country: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -48,6 +55,8 @@ class BusinessCalendar:
             )
         if self.day_start.tzinfo is not None or self.day_end.tzinfo is not None:
             raise ValueError("day_start and day_end are local wall-clock times without tzinfo")
+        if self.holiday_country is not None:
+            public_holidays(self.holiday_country, 2000)  # an unknown country fails here, once
         if self.day_start >= self.day_end:
             raise ValueError(f"day_start {self.day_start} must be before day_end {self.day_end}")
 
@@ -58,10 +67,16 @@ class BusinessCalendar:
     def is_working_day(self, day: date) -> bool:
         if self.round_the_clock:
             return True
-        return day.weekday() in self.working_days and day not in self.holidays
+        if day.weekday() not in self.working_days or day in self.holidays:
+            return False
+        return self.holiday_country is None or day not in public_holidays(
+            self.holiday_country, day.year
+        )
 
 
-def default_polish_calendar(holidays: Iterable[date]) -> BusinessCalendar:
+def default_polish_calendar(
+    holidays: Iterable[date] = (), *, holiday_country: str | None = None
+) -> BusinessCalendar:
     """The usual Polish office: Monday to Friday, 8:00-16:00 Europe/Warsaw."""
     return BusinessCalendar(
         timezone="Europe/Warsaw",
@@ -69,7 +84,18 @@ def default_polish_calendar(holidays: Iterable[date]) -> BusinessCalendar:
         day_start=time(8, 0),
         day_end=time(16, 0),
         holidays=frozenset(holidays),
+        holiday_country=holiday_country,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def public_holidays(country: str, year: int) -> frozenset[date]:
+    """A country's public holidays in one year (no network: the data ships with the package)."""
+    try:
+        found = holidays_library.country_holidays(country, years=year)
+    except NotImplementedError as error:
+        raise ValueError(f"no public-holiday calendar for country {country!r}") from error
+    return frozenset(found.keys())
 
 
 def working_intervals(

@@ -107,6 +107,13 @@ class Ticket:
     approved_by_id: int | None = None
     reopen_count: int = 0
     site_id: int | None = None
+    reaction_target_hours: float | None = None
+    resolution_target_hours: float | None = None
+    reaction_warn_at: datetime | None = None
+    resolution_warn_at: datetime | None = None
+    sla_paused_since: datetime | None = None
+    requester_verified: bool = True
+    reported_contact: str | None = None
     version: int = 1
 
 

@@ -31,6 +31,7 @@ def calendar_to_json(calendar: BusinessCalendar) -> str:
             "day_end": calendar.day_end.isoformat(),
             "holidays": sorted(d.isoformat() for d in calendar.holidays),
             "round_the_clock": calendar.round_the_clock,
+            "holiday_country": calendar.holiday_country,
         }
     )
 
@@ -44,6 +45,7 @@ def calendar_from_json(text: str) -> BusinessCalendar:
         day_end=time.fromisoformat(raw["day_end"]),
         holidays=frozenset(date.fromisoformat(d) for d in raw["holidays"]),
         round_the_clock=raw["round_the_clock"],
+        holiday_country=raw.get("holiday_country"),
     )
 
 
@@ -95,6 +97,10 @@ def ticket_from_row(row: RowMapping) -> Ticket:
         values[key] = kind(values[key])
     if values["closure"] is not None:
         values["closure"] = Closure(values["closure"])
+    for key in ("reaction_target_hours", "resolution_target_hours"):
+        if values[key] is not None:
+            values[key] = float(values[key])
+    values["requester_verified"] = bool(values["requester_verified"])
     return Ticket(**values)
 
 

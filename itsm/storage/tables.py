@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -132,6 +133,15 @@ tickets = Table(
     Column("approval_decision", String(16)),
     Column("approved_by_id", ForeignKey("people.id"), nullable=True),
     Column("reopen_count", Integer, nullable=False, default=0),
+    # SLA clock (itsm.domain.sla_clock), recomputed from the status history at every change.
+    Column("reaction_target_hours", Numeric(8, 2)),
+    Column("resolution_target_hours", Numeric(8, 2)),
+    Column("reaction_warn_at", UtcDateTime),
+    Column("resolution_warn_at", UtcDateTime),
+    Column("sla_paused_since", UtcDateTime),
+    # False for a report from a contact no person of the client is known by (SMS, phone).
+    Column("requester_verified", Boolean, nullable=False, default=True),
+    Column("reported_contact", String(320)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False, default=1),
@@ -377,4 +387,69 @@ idempotency_keys = Table(
     Column("request_sha256", String(64), nullable=False),
     Column("ticket_id", ForeignKey("tickets.id"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+ticket_status_changes = Table(
+    "ticket_status_changes",
+    metadata,
+    # Append-only: the status (and support line) a ticket entered, and when. The SLA clock,
+    # escalation counts and time-in-status figures are all computed from these rows.
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("support_line", String(16)),
+    Index("ix_ticket_status_changes_ticket_at", "ticket_id", "at"),
+)
+
+sla_alarms = Table(
+    "sla_alarms",
+    metadata,
+    # One row per ticket x clock x threshold; fired_at set once by the SLA monitor's single
+    # UPDATE ... WHERE fired_at IS NULL, so a threshold fires once however often scans run.
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False),
+    Column("clock", String(16), nullable=False),
+    Column("threshold", String(16), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("fired_at", UtcDateTime),
+    UniqueConstraint("ticket_id", "clock", "threshold"),
+    # Only unfired alarms are scanned: the index holds them alone, however many have fired.
+    Index(
+        "ix_sla_alarms_pending_due",
+        "due_at",
+        sqlite_where=text("fired_at IS NULL"),
+        postgresql_where=text("fired_at IS NULL"),
+    ),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # In-app notices (the lead's SLA warnings and breaches); e-mail goes through the outbox.
+    Column("id", Integer, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=True),
+    Column("kind", String(40), nullable=False),
+    Column("summary", String(400), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime),
+    Index("ix_notifications_person_read", "person_id", "read_at", "id"),
+)
+
+monthly_reports = Table(
+    "monthly_reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", ForeignKey("clients.id"), nullable=False),
+    Column("month", String(7), nullable=False),  # YYYY-MM
+    Column("generated_at", UtcDateTime, nullable=False),
+    Column("generated_by", String(120), nullable=False),
+    Column("ticket_count", Integer, nullable=False),
+    Column("html_sha256", String(64), nullable=False),
+    Column("pdf_sha256", String(64), nullable=False),
+    Column("csv_sha256", String(64), nullable=False),
+    Column("figures", Text, nullable=False),
+    Column("sent_at", UtcDateTime),
+    UniqueConstraint("client_id", "month"),
 )
