@@ -27,11 +27,14 @@ from itsm.services.email_intake import EmailIntake
 from itsm.services.human_tasks import HumanTaskService
 from itsm.services.intake import IntakeService
 from itsm.services.mail_polling import Mailbox, MailPoller
+from itsm.services.notices import NoticeService
 from itsm.services.policy import DeskPolicy
 from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from itsm.services.processes import ProcessService
 from itsm.services.quarantine import QuarantineReview
 from itsm.services.service_tasks import ServiceFunction, ServiceRegistry
+from itsm.services.sla_clock import SlaClockKeeper, SlaRecompute
+from itsm.services.sla_monitor import SlaMonitor
 from itsm.services.sms_intake import SmsIntake
 from itsm.services.steps import ProcessRuntime
 from itsm.services.ticket_views import TicketViews
@@ -60,6 +63,9 @@ class Services:
     alerts: AlertIntake
     sms: SmsIntake
     quarantine: QuarantineReview
+    sla_monitor: SlaMonitor
+    sla_recompute: SlaRecompute
+    notices: NoticeService
     mail_poller: MailPoller | None = None
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
@@ -69,7 +75,9 @@ class Services:
         self.database.dispose()
 
 
-def _delivery(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> OutboxDelivery:
+def _delivery(
+    settings: Settings, uow: UnitOfWorkFactory, clock: Clock, blobs: FileBlobStore
+) -> OutboxDelivery:
     senders: dict[str, Sender] = {
         "email": SmtpSender(
             settings.smtp_host,
@@ -89,6 +97,7 @@ def _delivery(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> Outbo
         senders,
         max_attempts=settings.outbox_max_attempts,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        blobs=blobs,
     )
 
 
@@ -148,6 +157,7 @@ def build(
 
         functions = service_functions()
     database = create_database_engine(settings.database_url)
+    catalog = load_catalog(settings.config_dir)
 
     def uow(*, read_only: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(database, read_only=read_only)
@@ -160,13 +170,14 @@ def build(
     engine = SpiffProcessEngine(clock)
     registry = ServiceRegistry(functions)
     processes = ProcessService(uow, engine, registry, clock)
-    runtime = ProcessRuntime(uow, engine, processes, registry, clock, policy)
+    sla_clock = SlaClockKeeper(catalog.clock_rules)
+    runtime = ProcessRuntime(uow, engine, processes, registry, clock, policy, sla_clock)
     intake = IntakeService(runtime)
     blobs = FileBlobStore(settings.attachments_dir)
     email = _email_intake(settings, uow, intake, blobs, clock)
     return Services(
         settings=settings,
-        catalog=load_catalog(settings.config_dir),
+        catalog=catalog,
         clock=clock,
         database=database,
         processes=processes,
@@ -175,12 +186,20 @@ def build(
         timers=TimerService(runtime),
         tickets=TicketViews(uow),
         accounts=AccountService(uow, Argon2PasswordHasher(fast=fast_password_hashing), clock),
-        delivery=_delivery(settings, uow, clock),
+        delivery=_delivery(settings, uow, clock, blobs),
         api_access=ApiAccess(uow, clock),
         alerts=AlertIntake(uow, intake, clock),
         sms=SmsIntake(uow, intake, clock),
         quarantine=QuarantineReview(uow, blobs),
         collaboration=Collaboration(uow, blobs, clock, settings.max_attachment_bytes),
         email=email,
+        sla_monitor=SlaMonitor(
+            uow,
+            clock,
+            catalog.escalation,
+            warning_percent=round(catalog.clock_rules.warning_fraction * 100),
+        ),
+        sla_recompute=SlaRecompute(uow, sla_clock, clock),
+        notices=NoticeService(uow, clock),
         mail_poller=_mail_poller(settings, email),
     )

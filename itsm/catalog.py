@@ -32,9 +32,12 @@ from itsm.domain.calendar import BusinessCalendar
 from itsm.domain.errors import ConfigError
 from itsm.domain.packages import PackageOffer
 from itsm.domain.people import CLIENT_ROLES, PROVIDER_ROLES, Role
-from itsm.domain.sla import ServiceType, SlaPolicy, SlaTarget, SlaTier
+from itsm.domain.sla import EscalationPolicy, ServiceType, SlaPolicy, SlaTarget, SlaTier
+from itsm.domain.sla_clock import ClockRules
+from itsm.domain.tickets import TicketStatus
 
 SLA_TIERS_FILE = "sla_tiers.toml"
+SLA_CLOCK_FILE = "sla_clock.toml"
 HOUR_PACKAGES_FILE = "hour_packages.toml"
 DEMO_FILE = "demo.toml"
 
@@ -108,6 +111,53 @@ class SlaTiersConfig(RootModel[dict[SlaTier, dict[ServiceType, SlaTargetConfig]]
                 for tier, by_service in self.root.items()
                 for service_type, target in by_service.items()
             }
+        )
+
+
+# --- sla_clock.toml ---------------------------------------------------------------------------
+
+
+class EscalationConfig(_ConfigModel):
+    raise_priority_on_breach: bool = Field(
+        default=True, description="Make a breached ticket one priority step more urgent."
+    )
+    warn_lead: bool = Field(
+        default=False, description="Copy the warnings to the service desk lead too."
+    )
+
+
+class SlaClockConfig(_ConfigModel):
+    warning_percent: int = Field(
+        default=75, gt=0, lt=100, description="Share of a target after which to warn."
+    )
+    paused_statuses: tuple[TicketStatus, ...] = Field(
+        default=(TicketStatus.AWAITING_APPROVAL,),
+        description="Statuses that wait on the client and stop the clock.",
+    )
+    pause_while_with_vendor: bool = Field(
+        default=False, description="Also stop the clock while an external vendor works on it."
+    )
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+
+    @field_validator("paused_statuses")
+    @classmethod
+    def _can_pause(cls, statuses: tuple[TicketStatus, ...]) -> tuple[TicketStatus, ...]:
+        cannot = {TicketStatus.NEW, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+        wrong = sorted(status.value for status in statuses if status in cannot)
+        if wrong:
+            raise ValueError(f"these statuses cannot pause the clock: {', '.join(wrong)}")
+        return statuses
+
+    def rules(self) -> ClockRules:
+        paused = set(self.paused_statuses)
+        if self.pause_while_with_vendor:
+            paused.add(TicketStatus.WITH_VENDOR)
+        return ClockRules(frozenset(paused), self.warning_percent / 100)
+
+    def escalation_policy(self) -> EscalationPolicy:
+        return EscalationPolicy(
+            raise_priority_on_breach=self.escalation.raise_priority_on_breach,
+            warn_lead=self.escalation.warn_lead,
         )
 
 
@@ -322,16 +372,25 @@ class Catalog:
     sla_policy: SlaPolicy
     package_offer: PackageOffer
     demo: DemoSeed
+    clock_rules: ClockRules
+    escalation: EscalationPolicy
 
 
 def load_catalog(config_dir: Path) -> Catalog:
     """Read and validate the config folder; raise ConfigError naming the file and field."""
     sla_tiers = _load(config_dir / SLA_TIERS_FILE, SlaTiersConfig)
+    sla_clock = _load(config_dir / SLA_CLOCK_FILE, SlaClockConfig)
     hour_packages = _load(config_dir / HOUR_PACKAGES_FILE, HourPackagesConfig)
     demo = _load(config_dir / DEMO_FILE, DemoSeed)
     offer = hour_packages.to_offer()
     _check_package_sizes(demo, offer, config_dir / DEMO_FILE)
-    return Catalog(sla_policy=sla_tiers.to_policy(), package_offer=offer, demo=demo)
+    return Catalog(
+        sla_policy=sla_tiers.to_policy(),
+        package_offer=offer,
+        demo=demo,
+        clock_rules=sla_clock.rules(),
+        escalation=sla_clock.escalation_policy(),
+    )
 
 
 _Model = TypeVar("_Model", bound=BaseModel)

@@ -1,11 +1,15 @@
-"""Priority and SLA targets decided by the DMN tables become due times on the ticket."""
+"""Priority and SLA targets decided by the DMN tables are stored on the ticket.
+
+The due instants are not computed here: the SLA clock (``itsm.services.sla_clock``) derives
+them from the targets, the client's business hours and the ticket's status history at the
+end of this same step, and again at every later status change.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from itsm.domain.sla import SlaTarget, due_times
-from itsm.domain.tickets import Ticket
+from itsm.domain.sla import SlaTarget
 from itsm.services.service_tasks import TaskContext
 
 
@@ -16,30 +20,28 @@ def apply_classification(
     reaction_hours: int,
     resolution_hours: int | None,
 ) -> dict[str, Any]:
-    ticket: Ticket = ctx.uow.tickets.get(ticket_id)
-    client = ctx.uow.directory.client(ticket.client_id)
+    # Validates the pair (positive, resolution not shorter than reaction) before storing it.
     target = SlaTarget(
         reaction_hours=int(reaction_hours),
         resolution_hours=None if resolution_hours is None else int(resolution_hours),
     )
-    # Deadlines are absolute instants computed once: a later model version or a restarted
-    # timer must not move the client's contractual clock.
-    reaction_due, resolution_due = due_times(ticket.created_at, target, client.calendar)
     ctx.uow.tickets.update(
         ticket_id,
         ctx.now,
         priority=priority,
-        reaction_due_at=reaction_due,
-        resolution_due_at=resolution_due,
+        reaction_target_hours=target.reaction_hours,
+        resolution_target_hours=target.resolution_hours,
     )
-    resolution_text = f"{resolution_due:%Y-%m-%d %H:%M} UTC" if resolution_due else "none"
+    resolution_text = (
+        f"{target.resolution_hours} h" if target.resolution_hours is not None else "none"
+    )
     ctx.audit(
         ticket_id,
         "classified",
-        f"Priority {priority}; reaction due {reaction_due:%Y-%m-%d %H:%M} UTC, "
-        f"resolution due {resolution_text}",
+        f"Priority {priority}; targets in business hours: reaction {target.reaction_hours} h, "
+        f"resolution {resolution_text}",
         priority=priority,
         reaction_hours=reaction_hours,
         resolution_hours=resolution_hours,
     )
-    return {"priority": priority, "reaction_due_at": reaction_due.isoformat()}
+    return {"priority": priority}

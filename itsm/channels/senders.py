@@ -46,6 +46,14 @@ class SmtpSender:
         if message.ticket_number:
             mail["X-ITSM-Ticket"] = message.ticket_number
         mail.set_content(message.rendered.body)
+        for attachment in message.attachments:
+            main_type, _, sub_type = attachment.media_type.partition("/")
+            mail.add_attachment(
+                attachment.data,
+                maintype=main_type,
+                subtype=sub_type or "octet-stream",
+                filename=attachment.filename,
+            )
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
                 if self._starttls:

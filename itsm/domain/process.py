@@ -40,6 +40,10 @@ class ProcessInstance:
     version: int
 
 
+CLIENT_GROUPS = ("requester", "coordinator")
+"""Candidate groups of tasks the client's people decide; they carry no SLA due time."""
+
+
 class TaskStatus(StrEnum):
     OPEN = "open"
     COMPLETED = "completed"

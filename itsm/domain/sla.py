@@ -88,6 +88,14 @@ class SlaPolicy:
         return f"SlaPolicy({self._targets!r})"
 
 
+@dataclass(frozen=True)
+class EscalationPolicy:
+    """What happens when an SLA target is breached, beyond telling the service desk lead."""
+
+    raise_priority_on_breach: bool = True
+    warn_lead: bool = False
+
+
 def due_times(
     registered_at: datetime, target: SlaTarget, calendar: BusinessCalendar
 ) -> tuple[datetime, datetime | None]:

@@ -48,6 +48,7 @@ class ChangeType(StrEnum):
 class TicketStatus(StrEnum):
     NEW = "new"
     AWAITING_APPROVAL = "awaiting_approval"
+    AWAITING_REQUESTER = "awaiting_requester"
     IN_PROGRESS = "in_progress"
     ESCALATED = "escalated"
     WITH_VENDOR = "with_vendor"

@@ -25,11 +25,19 @@ class RenderedMessage:
 
 
 @dataclass(frozen=True)
+class OutgoingAttachment:
+    filename: str
+    media_type: str  # "application/pdf"
+    data: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     message_id: str
     recipient: str
     rendered: RenderedMessage
     ticket_number: str | None
+    attachments: tuple[OutgoingAttachment, ...] = ()
 
 
 class DeliveryFailed(Exception):
@@ -42,6 +50,10 @@ class Renderer(Protocol):
 
 class Sender(Protocol):
     def send(self, message: OutgoingMessage) -> None: ...
+
+
+class BlobReader(Protocol):
+    def get(self, digest: str) -> bytes: ...
 
 
 @dataclass
@@ -67,8 +79,10 @@ class OutboxDelivery:
         *,
         max_attempts: int,
         lease: timedelta,
+        blobs: BlobReader | None = None,
     ) -> None:
         self._uow = uow
+        self._blobs = blobs
         self._clock = clock
         self._renderer = renderer
         self._senders = dict(senders)
@@ -121,8 +135,26 @@ class OutboxDelivery:
                     recipient=message["recipient"],
                     rendered=rendered,
                     ticket_number=message["context"].get("ticket_number"),
+                    attachments=self._attachments(message["context"]),
                 )
             )
         except (DeliveryFailed, ItsmError) as err:
             return str(err)[:2000]
         return None
+
+    def _attachments(self, context: Mapping[str, Any]) -> tuple[OutgoingAttachment, ...]:
+        """Files named in the message by content hash (the outbox row stays small)."""
+        wanted = context.get("attachments") or []
+        if wanted and self._blobs is None:
+            raise ItsmError("this message has attachments but no blob store is configured")
+        try:
+            return tuple(
+                OutgoingAttachment(
+                    item["filename"],
+                    item["media_type"],
+                    self._blobs.get(item["sha256"]),  # type: ignore[union-attr]
+                )
+                for item in wanted
+            )
+        except (OSError, KeyError, ValueError) as err:
+            raise ItsmError(f"attachment of the message unavailable: {err}") from err

@@ -108,7 +108,7 @@ class HumanTaskService(InstanceMover):
                 task_id=task_id,
                 element_id=task.element_id,
             )
-            step.flush_audit(task.instance_id)
+            step.flush(task.instance_id)
             uow.commit()
 
     def release(self, task_id: str, actor: str) -> None:

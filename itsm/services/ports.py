@@ -153,6 +153,10 @@ class UnitOfWork(Protocol):
     attachments: Any
     api_tokens: Any
     inbound: Any
+    sla: Any
+    notices: Any
+    reporting: Any
+    reports: Any
 
     def __enter__(self) -> Self: ...
 

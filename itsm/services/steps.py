@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itsm.domain.process import HumanTask, InstanceStatus, ProcessDefinition, TaskStatus
+from itsm.domain.process import (
+    CLIENT_GROUPS,
+    HumanTask,
+    InstanceStatus,
+    ProcessDefinition,
+    TaskStatus,
+)
 from itsm.domain.tickets import Ticket, TicketStatus
 from itsm.services.policy import DeskPolicy
 from itsm.services.ports import (
@@ -28,6 +34,7 @@ from itsm.services.ports import (
     UnitOfWorkFactory,
 )
 from itsm.services.service_tasks import ServiceRegistry, TaskContext
+from itsm.services.sla_clock import SlaClockKeeper
 
 if TYPE_CHECKING:
     from itsm.services.processes import ProcessService
@@ -49,9 +56,10 @@ class ProcessRuntime:
     registry: ServiceRegistry
     clock: Clock
     policy: DeskPolicy
+    sla: SlaClockKeeper
 
     def step(self, uow: UnitOfWork, actor: str) -> InstanceStep:
-        return InstanceStep(uow, self.clock, self.registry, self.policy, actor)
+        return InstanceStep(uow, self.clock, self.registry, self.policy, self.sla, actor)
 
 
 class InstanceMover:
@@ -64,6 +72,7 @@ class InstanceMover:
         self._processes = runtime.processes
         self._clock = runtime.clock
         self._policy = runtime.policy
+        self._sla = runtime.sla
 
 
 class InstanceStep:
@@ -73,9 +82,11 @@ class InstanceStep:
         clock: Clock,
         registry: ServiceRegistry,
         policy: DeskPolicy,
+        sla: SlaClockKeeper,
         actor: str,
     ) -> None:
         self.uow = uow
+        self._sla = sla
         self.now: datetime = clock.now()
         self.actor = actor
         self.context = TaskContext(uow=uow, now=self.now, clock=clock, policy=policy, actor=actor)
@@ -124,6 +135,7 @@ class InstanceStep:
     ) -> list[HumanTask]:
         """Persist the run and return the open tasks; ``expected_version`` None means the
         instance row is new."""
+        self._sla.refresh_touched(self.uow, self.now)  # new tasks are due when the ticket is
         ticket = self.uow.tickets.get(ticket_id)
         open_tasks = self._sync_tasks(ticket, instance_id, run)
         self._follow_model_status(ticket, run)
@@ -139,8 +151,13 @@ class InstanceStep:
             )
         if run.completed:
             self.audit(ticket_id, "process_completed", "Process completed", instance_id=instance_id)
-        self.flush_audit(instance_id)
+        self.flush(instance_id)
         return open_tasks
+
+    def flush(self, instance_id: int | None = None) -> None:
+        """End of a step outside the engine (claim, reassign): clocks, then audit events."""
+        self._sla.refresh_touched(self.uow, self.now)
+        self.flush_audit(instance_id)
 
     def flush_audit(self, instance_id: int | None = None) -> None:
         events = [
@@ -176,7 +193,7 @@ class InstanceStep:
             if waiting.task_id in open_rows:
                 continue
             spec = waiting.spec
-            client_facing = spec.candidate_group in ("requester", "coordinator")
+            client_facing = spec.candidate_group in CLIENT_GROUPS
             new_rows.append(
                 HumanTask(
                     id=waiting.task_id,

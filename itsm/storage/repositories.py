@@ -32,7 +32,13 @@ from itsm.domain.calendar import BusinessCalendar
 from itsm.domain.directory import Client, Person, Site
 from itsm.domain.errors import ConflictError, NotFound
 from itsm.domain.packages import PackageBalance
-from itsm.domain.process import HumanTask, ProcessDefinition, ProcessInstance, TaskStatus
+from itsm.domain.process import (
+    CLIENT_GROUPS,
+    HumanTask,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskStatus,
+)
 from itsm.domain.sla import ServiceType
 from itsm.domain.tickets import Ticket
 from itsm.storage import tables as t
@@ -46,6 +52,7 @@ from itsm.storage.rows import (
     task_from_row,
     ticket_from_row,
 )
+from itsm.storage.sla import RECORD_STATUS_CHANGE
 
 # The hottest reads are built once: building a statement and its cache key on every call
 # was the largest single cost of a task completion in the profile (docs/benchmarks.md).
@@ -212,9 +219,18 @@ class DirectoryRepository:
         return self._db.execute(select(t.clients.c.id).limit(1)).first() is not None
 
 
+# Changing any of these moves the SLA clock: the step recomputes it before committing.
+_CLOCK_FIELDS = frozenset(
+    {"status", "responded_at", "resolved_at", "reaction_target_hours", "resolution_target_hours"}
+)
+_HISTORY_FIELDS = frozenset({"status", "support_line"})
+
+
 class TicketRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
+        self.clock_touched: set[int] = set()
+        """Tickets whose SLA clock inputs changed in this unit of work."""
 
     def next_sequence(self, counter: str) -> int:
         """Atomically the next number of ``counter`` (an upsert: concurrent first uses of a
@@ -237,6 +253,8 @@ class TicketRepository:
         values.setdefault("version", 1)
         values.setdefault("reopen_count", 0)
         ticket_id = _new_id(self._db.execute(insert(t.tickets).values(**values)))
+        self._db.execute(RECORD_STATUS_CHANGE, {"ticket_id": ticket_id, "at": values["created_at"]})
+        self.clock_touched.add(ticket_id)
         return self.get(int(ticket_id))
 
     def get(self, ticket_id: int) -> Ticket:
@@ -265,6 +283,11 @@ class TicketRepository:
     def update(self, ticket_id: int, at: datetime, **changes: Any) -> None:
         values = {key: _enum_value(value) for key, value in changes.items()}
         self._db.execute(_UPDATE_TICKET, {"b_ticket_id": ticket_id, "updated_at": at, **values})
+        # Every status or line change lands in the append-only history, in this transaction.
+        if not _HISTORY_FIELDS.isdisjoint(values):
+            self._db.execute(RECORD_STATUS_CHANGE, {"ticket_id": ticket_id, "at": at})
+        if not _CLOCK_FIELDS.isdisjoint(values):
+            self.clock_touched.add(ticket_id)
 
     def recent(self, *, client_id: int | None = None, limit: int = 50) -> list[Ticket]:
         query = select(t.tickets).order_by(t.tickets.c.id.desc()).limit(limit)
@@ -274,6 +297,14 @@ class TicketRepository:
 
     def count(self) -> int:
         return int(self._db.execute(select(func.count()).select_from(t.tickets)).scalar_one())
+
+    def open_ids(self) -> list[int]:
+        query = (
+            select(t.tickets.c.id)
+            .where(t.tickets.c.status.not_in(["closed", "rejected"]))
+            .order_by(t.tickets.c.id)
+        )
+        return [int(each) for each in self._db.execute(query).scalars()]
 
 
 class ProcessRepository:
@@ -470,6 +501,18 @@ class HumanTaskRepository:
                 .values(status=TaskStatus.CANCELLED.value, completed_at=at)
             )
 
+    def set_staff_due(self, ticket_id: int, due_at: datetime | None) -> None:
+        """Move the due time of the ticket's open staff tasks (client decisions have none)."""
+        self._db.execute(
+            update(t.human_tasks)
+            .where(
+                t.human_tasks.c.ticket_id == ticket_id,
+                t.human_tasks.c.status == TaskStatus.OPEN.value,
+                t.human_tasks.c.candidate_group.not_in(CLIENT_GROUPS),
+            )
+            .values(due_at=due_at)
+        )
+
     def assign(
         self, task_id: str, assignee: str | None, at: datetime, *, only_if_unclaimed_by: str | None
     ) -> None:
@@ -557,7 +600,14 @@ class AuditLog:
         self._db = connection
 
     def record(
-        self, *, ticket_id: int, actor: str, kind: str, summary: str, at: datetime, **payload: Any
+        self,
+        *,
+        ticket_id: int | None,
+        actor: str,
+        kind: str,
+        summary: str,
+        at: datetime,
+        **payload: Any,
     ) -> None:
         """One event outside a process step (comments, attachments, channel messages)."""
         self.record_many(
@@ -597,8 +647,17 @@ class Outbox:
         self._db = connection
 
     def add(self, **message: Any) -> None:
-        message["context"] = json.dumps(message["context"], default=str)
-        self._db.execute(_INSERT_OUTBOX, message)
+        self.add_many([message])
+
+    def add_many(self, messages: Sequence[dict[str, Any]]) -> None:
+        if messages:
+            self._db.execute(
+                _INSERT_OUTBOX,
+                [
+                    {**message, "context": json.dumps(message["context"], default=str)}
+                    for message in messages
+                ],
+            )
 
     def for_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
         rows = self._db.execute(

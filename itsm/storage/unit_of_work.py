@@ -10,6 +10,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from itsm.domain.errors import ConflictError
 from itsm.storage.database import READ_ONLY_OPTION
 from itsm.storage.inbound import InboundMessages
+from itsm.storage.notices import NoticeBoard
+from itsm.storage.report_archive import ReportArchive
+from itsm.storage.reporting import ReportQueries
 from itsm.storage.repositories import (
     ApiTokenRepository,
     AttachmentRepository,
@@ -24,6 +27,7 @@ from itsm.storage.repositories import (
     TicketRepository,
     WorkLog,
 )
+from itsm.storage.sla import SlaRepository
 
 
 class SqlUnitOfWork:
@@ -40,6 +44,10 @@ class SqlUnitOfWork:
     attachments: AttachmentRepository
     api_tokens: ApiTokenRepository
     inbound: InboundMessages
+    sla: SlaRepository
+    notices: NoticeBoard
+    reporting: ReportQueries
+    reports: ReportArchive
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -65,6 +73,10 @@ class SqlUnitOfWork:
         self.attachments = AttachmentRepository(connection)
         self.api_tokens = ApiTokenRepository(connection)
         self.inbound = InboundMessages(connection)
+        self.sla = SlaRepository(connection)
+        self.notices = NoticeBoard(connection)
+        self.reporting = ReportQueries(connection)
+        self.reports = ReportArchive(connection)
         return self
 
     def __exit__(
