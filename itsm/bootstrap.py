@@ -30,6 +30,7 @@ from itsm.services.mail_polling import Mailbox, MailPoller
 from itsm.services.notices import NoticeService
 from itsm.services.policy import DeskPolicy
 from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from itsm.services.process_messages import ProcessMessages
 from itsm.services.processes import ProcessService
 from itsm.services.quarantine import QuarantineReview
 from itsm.services.service_tasks import ServiceFunction, ServiceRegistry
@@ -188,7 +189,12 @@ def build(
         accounts=AccountService(uow, Argon2PasswordHasher(fast=fast_password_hashing), clock),
         delivery=_delivery(settings, uow, clock, blobs),
         api_access=ApiAccess(uow, clock),
-        alerts=AlertIntake(uow, intake, clock),
+        alerts=AlertIntake(
+            uow,
+            intake,
+            clock,
+            ProcessMessages(runtime) if settings.close_incident_when_alerts_resolve else None,
+        ),
         sms=SmsIntake(uow, intake, clock),
         quarantine=QuarantineReview(uow, blobs),
         collaboration=Collaboration(uow, blobs, clock, settings.max_attachment_bytes),

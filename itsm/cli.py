@@ -283,6 +283,33 @@ def ui(
     _serve("ui.server:create_app", host, port)
 
 
+@app.command("serve")
+def serve(
+    port: Annotated[int, typer.Option(help="Workbench port")] = 8501,
+    prefect_port: Annotated[int, typer.Option(help="Local Prefect server port")] = 4200,
+    api: Annotated[bool, typer.Option(help="Also serve the HTTP API")] = False,
+    api_port: Annotated[int, typer.Option(help="HTTP API port")] = 8080,
+) -> None:
+    """Run the product: workbench, local Prefect server and every scheduled flow."""
+    from itsm.settings import Settings
+    from itsm.supervisor import parts, prefect_environment, run
+
+    settings = Settings()
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    typer.echo(
+        f"workbench http://127.0.0.1:{port}  ·  Prefect UI http://127.0.0.1:{prefect_port}"
+        + (f"  ·  API http://127.0.0.1:{api_port}/docs" if api else "")
+        + "  (Ctrl+C stops all)"
+    )
+    code = run(
+        parts(ui_port=port, api_port=api_port, prefect_port=prefect_port, with_api=api),
+        prefect_environment(settings.prefect_home, prefect_port),
+        prefect_health=f"http://127.0.0.1:{prefect_port}/api/health",
+        say=typer.echo,
+    )
+    raise typer.Exit(code)
+
+
 @token_app.command("create")
 def token_create(
     client: Annotated[str, typer.Option(help="Client code the token acts for")],

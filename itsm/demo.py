@@ -43,6 +43,7 @@ PATH_WEIGHTS = {
     "authorised_requester": 3,
     "reopen": 3,
     "auto_close": 3,
+    "ask_requester": 4,
 }
 SUBJECTS = {
     "hardware": [

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token Alertmanager/Grafana must send; the webhook is off if unset",
     )
+    close_incident_when_alerts_resolve: bool = Field(
+        default=True,
+        description="Tell an incident's process when all its alerts resolved; the bundled "
+        "model then closes it if it still waits at the 1st line",
+    )
     sms_webhook_token: str | None = Field(
         default=None, description="Bearer token the SMS gateway must send; off if unset"
     )
@@ -84,6 +89,10 @@ class Settings(BaseSettings):
     imap_user: str = Field(default="", description="IMAP login")
     imap_password: str = Field(default="", description="IMAP password")
     imap_folder: str = Field(default="INBOX", description="Folder fetched by itsm mail fetch")
+    prefect_home: Path = Field(
+        default=PROJECT_ROOT / "var" / "prefect",
+        description="Where `itsm serve` keeps the local Prefect server's SQLite database",
+    )
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set behind HTTPS)"
     )

@@ -17,7 +17,10 @@ def close_ticket(ctx: TaskContext, ticket_id: int, closure: str) -> dict[str, An
         raise ItsmError(f"unknown closure '{closure}'") from err
     status = TicketStatus.REJECTED if kind is Closure.REJECTED else TicketStatus.CLOSED
     ticket: Ticket = ctx.uow.tickets.get(ticket_id)
-    ctx.uow.tickets.update(ticket_id, ctx.now, status=status, closure=kind, closed_at=ctx.now)
+    changes: dict[str, Any] = {"status": status, "closure": kind, "closed_at": ctx.now}
+    if kind is Closure.ALERT_CLEARED and ticket.resolved_at is None:
+        changes["resolved_at"] = ctx.now  # it stopped being a problem when the alert cleared
+    ctx.uow.tickets.update(ticket_id, ctx.now, **changes)
     ctx.audit(
         ticket_id,
         "status_changed",

@@ -21,6 +21,7 @@ TEMPLATES = frozenset(
         "resolved",
         "closed",
         "rejected",
+        "information_requested",
     }
 )
 
@@ -81,8 +82,14 @@ def queue_message(
 
 
 def notify(
-    ctx: TaskContext, ticket_id: int, template: str, recipient: str = "requester"
+    ctx: TaskContext,
+    ticket_id: int,
+    template: str,
+    recipient: str = "requester",
+    message: str | None = None,
 ) -> dict[str, Any]:
+    """Queue ``template`` for the ticket's ``recipient``; ``message`` is free text from the
+    model (e.g. the engineer's question) that the template shows."""
     ticket: Ticket = ctx.uow.tickets.get(ticket_id)
     person = _recipient(ctx, ticket, recipient)
     extra: dict[str, Any] = {}
@@ -90,6 +97,8 @@ def notify(
         extra["engineer_name"] = ctx.uow.directory.person(ticket.assignee_id).full_name
     if ticket.vendor_name:
         extra["vendor_name"] = ticket.vendor_name
+    if message:
+        extra["message"] = message
     queued = person is not None and queue_message(ctx, ticket, person, template, **extra)
     return {"queued": queued}
 

@@ -71,6 +71,7 @@ class Closure(StrEnum):
     CONFIRMED = "confirmed"
     AUTO_CLOSED = "auto_closed"
     REJECTED = "rejected"
+    ALERT_CLEARED = "alert_cleared"  # monitoring saw the alert clear by itself
 
 
 @dataclass

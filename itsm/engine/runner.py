@@ -14,7 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -146,6 +148,33 @@ class SpiffProcessEngine:
         observe: StepObserver | None = None,
     ) -> EngineRun:
         workflow = self._restore(source, content_hash, state, invoke)
+        return self._run_to_wait(workflow, _StepRecorder(observe))
+
+    def deliver_message(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        message: str,
+        payload: JsonDict,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
+    ) -> EngineRun | None:
+        workflow = self._restore(source, content_hash, state, invoke)
+        # Event definitions match by class as well as name: use the parser's own class.
+        definition = next(
+            (
+                task.task_spec.event_definition
+                for task in workflow.event_manager.tasks.values()
+                if isinstance(task.task_spec.event_definition, MessageEventDefinition)
+                and task.task_spec.event_definition.name == message
+            ),
+            None,
+        )
+        if definition is None:
+            return None  # nothing in this instance waits for it right now
+        event = BpmnEvent(definition, payload)
+        _guarded(lambda: workflow.event_manager.catch(event, internal=False), lambda: message)
         return self._run_to_wait(workflow, _StepRecorder(observe))
 
     def _restore(

@@ -17,9 +17,12 @@ from itsm.domain.inbound_email import DuplicateMessage
 from itsm.domain.tickets import Channel, Ticket
 from itsm.services.intake import IntakeService
 from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from itsm.services.process_messages import ProcessMessages
 
 MONITORING_ACTOR = "system:monitoring"
 CHANNEL = "alert"
+RESOLVED_MESSAGE = "alert_resolved"
+_FIRING_OUTCOMES = frozenset({"ticket_created", "linked"})
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,19 @@ class AlertOutcome:
 
 
 class AlertIntake:
-    def __init__(self, uow: UnitOfWorkFactory, intake: IntakeService, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        intake: IntakeService,
+        clock: Clock,
+        messages: ProcessMessages | None = None,
+    ) -> None:
+        """With ``messages``, an incident whose alerts have all resolved is told so (the
+        model may then close it); without, resolutions are only recorded."""
         self._uow = uow
         self._intake = intake
         self._clock = clock
+        self._messages = messages
 
     def receive(
         self, notification: AlertNotification, *, client_code: str | None
@@ -155,7 +167,25 @@ class AlertIntake:
             identity=alert.identity,
             summary=f"Resolved at source ({ended}): {alert.summary()}",
         )
+        if self._messages is not None and _all_resolved(uow, firing["ticket_id"]):
+            self._messages.deliver_within(
+                uow,
+                firing["ticket_id"],
+                RESOLVED_MESSAGE,
+                {"alert": alert.name, "ended_at": ended},
+                MONITORING_ACTOR,
+            )
         return AlertOutcome(alert.name, "resolved", _number(uow, firing["ticket_id"]))
+
+
+def _all_resolved(uow: UnitOfWork, ticket_id: int) -> bool:
+    """Every alert linked to the incident has cleared (a group stays open while one fires)."""
+    rows = uow.inbound.for_ticket(CHANNEL, ticket_id)
+    firing = {row["external_id"] for row in rows if row["outcome"] in _FIRING_OUTCOMES}
+    resolved = {
+        row["external_id"].removesuffix(":resolved") for row in rows if row["outcome"] == "resolved"
+    }
+    return bool(firing) and firing <= resolved
 
 
 def _open_ticket(uow: UnitOfWork, ticket_id: int | None) -> Ticket | None:

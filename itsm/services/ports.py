@@ -136,6 +136,19 @@ class ProcessEngine(Protocol):
         observe: StepObserver | None = None,
     ) -> EngineRun: ...
 
+    def deliver_message(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        message: str,
+        payload: JsonDict,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
+    ) -> EngineRun | None:
+        """Hand a BPMN message to the instance; None when nothing in it waits for one."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Repositories are typed loosely here; ``itsm.storage`` defines them."""

@@ -145,3 +145,12 @@ class InboundMessages:
         row = self._db.execute(select(_INBOUND).where(_INBOUND.c.id == message_id)).mappings()
         found = row.first()
         return None if found is None else dict(found)
+
+    def for_ticket(self, channel: str, ticket_id: int) -> list[dict[str, Any]]:
+        """Every message of ``channel`` recorded against the ticket, oldest first."""
+        rows = self._db.execute(
+            select(_INBOUND)
+            .where(_INBOUND.c.channel == channel, _INBOUND.c.ticket_id == ticket_id)
+            .order_by(_INBOUND.c.id)
+        ).mappings()
+        return [dict(row) for row in rows]

@@ -58,9 +58,55 @@ def test_ten_notifications_of_one_firing_alert_make_one_ticket_and_resolve_it(
     resolved["status"] = resolved["alerts"][0]["status"] = "resolved"
     resolved["alerts"][0]["endsAt"] = "2020-02-06T00:40:00Z"
     for _ in range(2):
-        client.post(f"{HOOK}?client=ACME", json=resolved, headers=AUTH)
-    kinds = [e["kind"] for e in desk.tickets.details(number, "jan.nowak").timeline]
+        answer = client.post(f"{HOOK}?client=ACME", json=resolved, headers=AUTH)
+        assert answer.status_code == 200, answer.text
+    details = desk.tickets.details(number, "jan.nowak")
+    kinds = [e["kind"] for e in details.timeline]
     assert kinds.count("alert_resolved") == 1 and kinds.count("alert") == 1
+    # The model's "alert resolved at source" event closed it from the 1st-line queue.
+    assert details.ticket.status.value == "closed"
+    assert details.ticket.closure is not None and details.ticket.closure.value == ("alert_cleared")
+    assert details.ticket.resolved_at is not None
+    assert kinds.count("message_caught") == 1
+    assert [t.status.value for t in details.tasks if t.status.value == "open"] == []
+
+
+def test_a_group_incident_stays_open_until_every_alert_resolved(
+    monitored: Any, external: Path
+) -> None:
+    client, desk = monitored
+    grouped = payload(external, "alertmanager/zulip-alert.json")  # 2 alerts, 1 group
+    number = client.post(f"{HOOK}?client=ACME", json=grouped, headers=AUTH).json()["outcomes"][0][
+        "ticket_number"
+    ]
+    for index in range(2):
+        resolved = copy.deepcopy(grouped)
+        resolved["alerts"] = [resolved["alerts"][index]]
+        resolved["status"] = resolved["alerts"][0]["status"] = "resolved"
+        client.post(f"{HOOK}?client=ACME", json=resolved, headers=AUTH)
+        status = desk.tickets.details(number, "jan.nowak").ticket.status.value
+        assert status == ("in_progress" if index == 0 else "closed")
+
+
+def test_resolutions_only_recorded_when_closing_is_switched_off(
+    database_url: str, clock: ManualClock, external: Path
+) -> None:
+    desk, _ = build_desk(
+        database_url,
+        clock,
+        alert_webhook_token="monitoring-secret",
+        close_incident_when_alerts_resolve=False,
+    )
+    with TestClient(create_api(desk), raise_server_exceptions=False) as client:
+        firing = payload(external, "alertmanager/zulip-alert.json")
+        firing["alerts"] = firing["alerts"][:1]
+        number = client.post(f"{HOOK}?client=ACME", json=firing, headers=AUTH).json()["outcomes"][
+            0
+        ]["ticket_number"]
+        firing["status"] = firing["alerts"][0]["status"] = "resolved"
+        client.post(f"{HOOK}?client=ACME", json=firing, headers=AUTH)
+    assert desk.tickets.details(number, "jan.nowak").ticket.status.value == "in_progress"
+    desk.close()
 
 
 def test_alerts_of_one_group_join_one_incident(monitored: Any, external: Path) -> None:

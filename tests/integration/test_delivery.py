@@ -85,6 +85,7 @@ def test_every_template_renders_in_both_languages() -> None:
         "coordinator_name": "Robert Pawlak",
         "vendor_name": "Orange",
         "change_type": "permission_change",
+        "message": "Which printer is it?",
     }
     for template in TEMPLATES:
         for language in ("pl", "en"):

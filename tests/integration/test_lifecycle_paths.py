@@ -161,6 +161,21 @@ def test_auto_closed_when_requester_stays_silent(desk: Services, clock: ManualCl
     assert closed_by_timer["actor"] == "system:timers"
 
 
+def test_asking_the_requester_pauses_the_clock_until_they_answer(
+    desk: Services, clock: ManualClock
+) -> None:
+    details = run_path(desk, clock, "ask_requester")
+    assert_closed_normally(details)
+    assert "information_requested" in templates(details)
+    asked = next(m for m in details.notifications if m["template"] == "information_requested")
+    assert asked["context"]["message"] == "Which error code does the printer display show?"
+    with desk.unit_of_work(read_only=True) as uow:
+        statuses = [change.status.value for change in uow.sla.history(details.ticket.id)]
+    assert "awaiting_requester" in statuses
+    answer = next(t for t in details.tasks if t.element_id == "provide_information")
+    assert answer.completed_by == UNAUTHORISED and answer.due_at is None
+
+
 def test_every_scenario_in_the_model_file_is_covered() -> None:
     tested = {
         "l1_resolve",
@@ -173,5 +188,6 @@ def test_every_scenario_in_the_model_file_is_covered() -> None:
         "authorised_requester",
         "reopen",
         "auto_close",
+        "ask_requester",
     }
     assert set(SCENARIOS) == tested
