@@ -13,10 +13,11 @@ $(BIN)/itsm: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## run: set up, seed the demo database (SQLite) and serve the workbench on :8501
+## run: set up, seed the demo database (SQLite), serve the workbench on :8501 and run every
+## scheduled flow on a local Prefect server (:4200)
 run: demo
 	@echo "Workbench: http://127.0.0.1:8501  (log in as jan.nowak, anna.kowalska, ... password helpdesk-demo; Ctrl+C stops)"
-	$(BIN)/itsm ui --port 8501
+	$(BIN)/itsm serve --port 8501
 
 ## demo: wipe and reseed the local demo database (var/itsm.db)
 demo: $(BIN)/itsm
@@ -28,8 +29,8 @@ test: $(BIN)/itsm
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(BIN)/itsm
-	$(BIN)/ruff check itsm tasks tests bench
-	$(BIN)/ruff format --check itsm tasks tests bench
+	$(BIN)/ruff check itsm tasks tests bench workflows ui
+	$(BIN)/ruff format --check itsm tasks tests bench workflows ui
 
 types: $(BIN)/itsm
 	$(BIN)/mypy

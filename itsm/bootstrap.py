@@ -18,10 +18,12 @@ from itsm.clock import SystemClock
 from itsm.domain.inbound_email import ParsedEmail, Rejected
 from itsm.engine.runner import SpiffProcessEngine
 from itsm.passwords import Argon2PasswordHasher
+from itsm.reporting import MonthlyReportRenderer
 from itsm.services.accounts import AccountService
 from itsm.services.alert_intake import AlertIntake
 from itsm.services.api_access import ApiAccess
 from itsm.services.collaboration import Collaboration
+from itsm.services.dashboard import ManagerDashboard
 from itsm.services.delivery import OutboxDelivery, Sender
 from itsm.services.email_intake import EmailIntake
 from itsm.services.human_tasks import HumanTaskService
@@ -33,6 +35,8 @@ from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from itsm.services.process_messages import ProcessMessages
 from itsm.services.processes import ProcessService
 from itsm.services.quarantine import QuarantineReview
+from itsm.services.reports import MonthlyReports
+from itsm.services.requester_verification import RequesterVerification
 from itsm.services.service_tasks import ServiceFunction, ServiceRegistry
 from itsm.services.sla_clock import SlaClockKeeper, SlaRecompute
 from itsm.services.sla_monitor import SlaMonitor
@@ -64,9 +68,12 @@ class Services:
     alerts: AlertIntake
     sms: SmsIntake
     quarantine: QuarantineReview
+    verification: RequesterVerification
     sla_monitor: SlaMonitor
     sla_recompute: SlaRecompute
     notices: NoticeService
+    reports: MonthlyReports
+    dashboard: ManagerDashboard
     mail_poller: MailPoller | None = None
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
@@ -176,6 +183,7 @@ def build(
     intake = IntakeService(runtime)
     blobs = FileBlobStore(settings.attachments_dir)
     email = _email_intake(settings, uow, intake, blobs, clock)
+    sms = SmsIntake(uow, intake, clock, blobs)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -195,8 +203,9 @@ def build(
             clock,
             ProcessMessages(runtime) if settings.close_incident_when_alerts_resolve else None,
         ),
-        sms=SmsIntake(uow, intake, clock),
-        quarantine=QuarantineReview(uow, blobs),
+        sms=sms,
+        quarantine=QuarantineReview(uow, blobs, clock, email, sms),
+        verification=RequesterVerification(runtime),
         collaboration=Collaboration(uow, blobs, clock, settings.max_attachment_bytes),
         email=email,
         sla_monitor=SlaMonitor(
@@ -207,5 +216,14 @@ def build(
         ),
         sla_recompute=SlaRecompute(uow, sla_clock, clock),
         notices=NoticeService(uow, clock),
+        reports=MonthlyReports(
+            uow,
+            blobs,
+            MonthlyReportRenderer(),
+            clock,
+            catalog.package_offer,
+            settings.provider_name,
+        ),
+        dashboard=ManagerDashboard(uow),
         mail_poller=_mail_poller(settings, email),
     )

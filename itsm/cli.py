@@ -37,6 +37,10 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(token_app, name="token")
 mail_app = typer.Typer(help="E-mail intake", no_args_is_help=True)
 app.add_typer(mail_app, name="mail")
+sla_app = typer.Typer(help="SLA clock and monitor", no_args_is_help=True)
+app.add_typer(sla_app, name="sla")
+report_app = typer.Typer(help="Client reports", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 DEFAULT_ACTOR = "lukasz.kwiatkowski"
 Actor = Annotated[str, typer.Option("--as", envvar="ITSM_USER", help="Username acting")]
@@ -423,6 +427,57 @@ def timers_run() -> None:
             typer.secho(f"  instance {instance_id}: {reason}", fg=typer.colors.RED)
         if report.failed:
             raise typer.Exit(code=1)
+
+
+@sla_app.command("scan")
+def sla_scan() -> None:
+    """Fire due SLA warnings and breaches once (what the sla_monitor flow runs every minute)."""
+    with _services() as services:
+        report = services.sla_monitor.scan()
+        fired = ", ".join(f"{name} {n}" for name, n in sorted(report.fired.items())) or "nothing"
+        typer.echo(
+            f"fired: {fired}; escalated {report.escalated}, notices {report.notices}, "
+            f"messages {report.messages}"
+        )
+
+
+@sla_app.command("recompute")
+def sla_recompute() -> None:
+    """Recompute every open ticket's due times from its history (after a rule change)."""
+    with _services() as services:
+        typer.echo(f"recomputed {services.sla_recompute.recompute_open()} open tickets")
+
+
+@report_app.command("monthly")
+def report_monthly(
+    client: Annotated[str, typer.Option(help="Client code, e.g. ACME")],
+    month: Annotated[str, typer.Option(help="The month, YYYY-MM (in the client's time zone)")],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write the HTML, PDF and CSV into")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Regenerate a month already reported")] = False,
+    send: Annotated[bool, typer.Option(help="E-mail it to the IT coordinator")] = True,
+    actor: Actor = "marek.jankowski",
+) -> None:
+    """Generate (or fetch) a client's monthly report; files are archived and optionally written."""
+    with _services() as services:
+        stored = _run(
+            lambda: services.reports.generate(client, month, actor, force=force, send=send)
+        )
+        state = "generated" if stored.created else "already archived"
+        mail = f", e-mailed to {stored.emailed_to}" if stored.emailed_to else ""
+        typer.echo(
+            f"{stored.client_code} {stored.month}: {stored.ticket_count} tickets, {state}{mail}"
+        )
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            for kind in ("html", "pdf", "csv"):
+                download = _run(
+                    functools.partial(services.reports.download, stored.id, kind, actor)
+                )
+                target = out / download.display_name
+                target.write_bytes(download.data)
+                typer.echo(f"  {target}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

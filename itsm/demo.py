@@ -217,6 +217,8 @@ def _replay_history(
         )
         subject = CHANGE_SUBJECTS.get(change) or rng.choice(SUBJECTS[str(category)])
         clock.set(_working_instant(rng, moment))
+        # As the scheduled monitor would have: warnings and breaches at their time in history.
+        services.sla_monitor.scan()
         command = ticket_command(
             scenario,
             client.code,

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "bpmn", description="Folder with the bundled process models"
     )
     ticket_prefix: str = Field(default="HD", description="Prefix of ticket numbers")
+    provider_name: str = Field(
+        default="NordServ IT", description="The service provider's name on client reports"
+    )
     auto_close_after: str = Field(
         default="P5D", description="ISO 8601 duration a resolved ticket waits for confirmation"
     )

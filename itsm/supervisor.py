@@ -8,6 +8,7 @@ Ctrl+C stops everything.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -99,13 +100,15 @@ def run(
     """Start the parts in order (the flows only once the Prefect API answers), then wait."""
     running: list[tuple[Part, subprocess.Popen[bytes]]] = []
     env = {**os.environ, **environment}
+    # A service manager stops us with SIGTERM: stop the children too, as Ctrl+C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         for part in all_parts:
             process = subprocess.Popen(part.command, env=env, start_new_session=True)
             running.append((part, process))
             say(f"started {part.name} (pid {process.pid})")
             if part.name == "prefect server":
-                wait_until_ready(prefect_health, 120, lambda p=process: p.poll() is None)
+                wait_until_ready(prefect_health, 120, functools.partial(_alive, process))
                 say("Prefect server ready")
         while True:
             for part, process in running:
@@ -119,6 +122,14 @@ def run(
         return 0
     finally:
         _stop([process for _, process in running])
+
+
+def _alive(process: subprocess.Popen[bytes]) -> bool:
+    return process.poll() is None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from itsm.domain.directory import Person
 from itsm.domain.errors import ItsmError
 from itsm.domain.tickets import Ticket
+from itsm.services.outbox_messages import queue_notification
 from itsm.services.service_tasks import TaskContext
 
 TEMPLATES = frozenset(
@@ -22,6 +22,8 @@ TEMPLATES = frozenset(
         "closed",
         "rejected",
         "information_requested",
+        # Not sent by the model: the channels queue it when someone writes to a closed ticket.
+        "reply_to_closed",
     }
 )
 
@@ -43,42 +45,7 @@ def queue_message(
 ) -> bool:
     if template not in TEMPLATES:
         raise ItsmError(f"unknown notification template '{template}'")
-    channel, address = ("email", person.email) if person.email else ("sms", person.phone)
-    if not address:
-        ctx.audit(
-            ticket.id,
-            "notification_skipped",
-            f"{person.full_name} has no e-mail or phone for '{template}'",
-        )
-        return False
-    client = ctx.uow.directory.client(ticket.client_id)
-    ctx.uow.outbox.add(
-        # Short enough that the Message-ID header is never folded (RFC 5322 line length).
-        message_id=f"<{uuid.uuid4().hex}.{ticket.number}@itsm.invalid>",
-        ticket_id=ticket.id,
-        channel=channel,
-        recipient=address,
-        template=template,
-        language=client.language,
-        context={
-            "ticket_number": ticket.number,
-            "subject": ticket.subject,
-            "recipient_name": person.full_name,
-            **context,
-        },
-        status="pending",
-        attempts=0,
-        next_attempt_at=ctx.now,
-        created_at=ctx.now,
-    )
-    ctx.audit(
-        ticket.id,
-        "notification_queued",
-        f"{template} → {person.full_name} ({channel})",
-        template=template,
-        channel=channel,
-    )
-    return True
+    return queue_notification(ctx.uow, ctx.now, ticket, person, template, ctx.audit, **context)
 
 
 def notify(

@@ -200,10 +200,12 @@ def create_api(services: Services) -> FastAPI:
         responses=ERRORS,
         dependencies=[Depends(webhook_guard(services.settings.sms_webhook_token))],
     )
-    def sms(body: SmsIn) -> SmsOut:
+    def sms(body: SmsIn, client: Annotated[str | None, Query(max_length=32)] = None) -> SmsOut:
         """Inbound SMS from the gateway: a ticket, or a comment when it names the sender's
-        ticket; unknown numbers are kept in quarantine with their text."""
-        result = services.sms.receive(body.sender, body.text, body.id)
+        ticket. An unknown number becomes a ticket with an unverified requester when the
+        `client` query parameter names the client whose gateway number received it (one
+        receiver URL per client number); without it, it is kept in quarantine with its text."""
+        result = services.sms.receive(body.sender, body.text, body.id, client_code=client)
         return SmsOut(outcome=result.outcome, ticket_number=result.ticket_number)
 
     @api.post(

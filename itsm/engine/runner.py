@@ -177,6 +177,16 @@ class SpiffProcessEngine:
         _guarded(lambda: workflow.event_manager.catch(event, internal=False), lambda: message)
         return self._run_to_wait(workflow, _StepRecorder(observe))
 
+    def set_variables(
+        self, source: ProcessSource, content_hash: str, state: str, variables: JsonDict
+    ) -> str:
+        workflow = self._restore(source, content_hash, state, _no_service_calls)
+        # A task inherits its parent's data when it becomes ready, and every task that can
+        # still run descends from an unfinished one: setting them all reaches the future.
+        for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+            task.data.update(variables)
+        return str(self._states.dump(workflow))
+
     def _restore(
         self, source: ProcessSource, content_hash: str, state: str, invoke: ServiceInvoker
     ) -> Any:
@@ -209,6 +219,10 @@ class SpiffProcessEngine:
             completed=bool(workflow.completed),
             data=dict(last.data) if last is not None else {},
         )
+
+
+def _no_service_calls(operation: str, parameters: JsonDict) -> JsonDict:
+    raise ItsmError(f"service task '{operation}' called while only setting variables")
 
 
 def _guarded(step: Any, running: Callable[[], str]) -> None:

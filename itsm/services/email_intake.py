@@ -18,6 +18,7 @@ from itsm.domain.directory import Person
 from itsm.domain.errors import ConflictError, ItsmError, NotFound
 from itsm.domain.inbound_email import DuplicateMessage, EmailAttachment, ParsedEmail, Rejected
 from itsm.domain.tickets import Category, Channel, Ticket
+from itsm.services.closed_ticket_replies import tell_about_reply_after_close
 from itsm.services.collaboration import BlobStore, safe_display_name
 from itsm.services.intake import IntakeService
 from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -128,19 +129,36 @@ class EmailIntake:
             if known is not None:
                 return self._duplicate(uow, mail, known)
             now = self._clock.now()
-            if mail.is_automatic:
-                result = InboundResult("ignored", None, mail.automatic_reason, mail.message_id)
-                self._record(uow, mail, digest, result, None, now)
-                uow.commit()
-                return result
-            ticket = self._thread_ticket(uow, mail)
-            if ticket is not None:
-                result, ticket_id = self._follow_up(uow, mail, ticket, now, via)
-            else:
-                result, ticket_id = self._new_ticket(uow, mail, now, via)
+            result, ticket_id = self._route(uow, mail, now, via)
             self._record(uow, mail, digest, result, ticket_id, now)
             uow.commit()
             return result
+
+    def reroute_within(
+        self, uow: UnitOfWork, raw: bytes, *, external_id: str, via: str
+    ) -> tuple[InboundResult, int | None]:
+        """Route a kept original once more, inside the caller's unit of work (a quarantined
+        message released by a reviewer): the same parsing, threading and identity rules as
+        on arrival. The caller updates the message's existing record and commits; register
+        errors propagate to it."""
+        parsed = self._parse(raw)
+        if isinstance(parsed, Rejected):
+            return InboundResult("quarantined", None, parsed.reason), None
+        if parsed.message_id != external_id:
+            raise ConflictError(
+                f"the stored original has Message-ID {parsed.message_id}, not {external_id}"
+            )
+        return self._route(uow, parsed, self._clock.now(), via)
+
+    def _route(
+        self, uow: UnitOfWork, mail: ParsedEmail, now: datetime, via: str
+    ) -> tuple[InboundResult, int | None]:
+        if mail.is_automatic:
+            return InboundResult("ignored", None, mail.automatic_reason, mail.message_id), None
+        ticket = self._thread_ticket(uow, mail)
+        if ticket is not None:
+            return self._follow_up(uow, mail, ticket, now, via)
+        return self._new_ticket(uow, mail, now, via)
 
     def _follow_up(
         self, uow: UnitOfWork, mail: ParsedEmail, ticket: Ticket, now: datetime, via: str
@@ -172,6 +190,7 @@ class EmailIntake:
         ]
         skipped = self._attach(uow, mail.attachments, ticket.id, author, now, events)
         uow.audit.record_many(events)
+        tell_about_reply_after_close(uow, now, ticket, author, "e-mail", text)
         reason = f"comment by {author.username}" + self._skipped_note(mail, skipped)
         return InboundResult("comment_added", ticket.number, reason, mail.message_id), ticket.id
 

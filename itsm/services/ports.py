@@ -149,6 +149,14 @@ class ProcessEngine(Protocol):
         """Hand a BPMN message to the instance; None when nothing in it waits for one."""
         ...
 
+    def set_variables(
+        self, source: ProcessSource, content_hash: str, state: str, variables: JsonDict
+    ) -> str:
+        """The state with ``variables`` set in every unfinished task, so what runs later sees
+        them (a fact the instance started with changed, e.g. the verified requester);
+        nothing runs and the waiting tasks stay as they are."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Repositories are typed loosely here; ``itsm.storage`` defines them."""

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from itsm.domain.directory import Person
+from itsm.domain.errors import ConflictError
 from itsm.domain.inbound_email import DuplicateMessage
 from itsm.storage import tables as t
 from itsm.storage.rows import person_from_row
@@ -154,3 +155,30 @@ class InboundMessages:
             .order_by(_INBOUND.c.id)
         ).mappings()
         return [dict(row) for row in rows]
+
+    def settle_quarantined(
+        self,
+        message_id: int,
+        *,
+        outcome: str,
+        ticket_id: int | None,
+        reviewed_by: str,
+        reviewed_at: datetime,
+        review_note: str,
+    ) -> None:
+        """Record what a reviewer made of a quarantined message, in its own row: the unique
+        (channel, external_id) stays the one record of the message. Only a message still in
+        quarantine changes, so two reviewers acting at once cannot both succeed."""
+        result = self._db.execute(
+            update(_INBOUND)
+            .where(_INBOUND.c.id == message_id, _INBOUND.c.outcome == "quarantined")
+            .values(
+                outcome=outcome,
+                ticket_id=ticket_id,
+                reviewed_by=reviewed_by,
+                reviewed_at=reviewed_at,
+                review_note=review_note,
+            )
+        )
+        if result.rowcount != 1:
+            raise ConflictError(f"message {message_id} is no longer in quarantine")

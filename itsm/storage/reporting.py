@@ -21,6 +21,26 @@ from itsm.domain.sla import ServiceType
 from itsm.storage import tables as t
 
 # A monitoring ticket's subject is the alert's summary: "DiskSpaceLow at FS01: 95 % used".
+# Only what the facts carry: descriptions and engine fields would be read for nothing.
+_FACT_COLUMNS = (
+    "id",
+    "number",
+    "subject",
+    "category",
+    "channel",
+    "priority",
+    "service_type",
+    "status",
+    "created_at",
+    "responded_at",
+    "resolved_at",
+    "closed_at",
+    "closure",
+    "reaction_due_at",
+    "resolution_due_at",
+    "reopen_count",
+    "vendor_name",
+)
 _ALERT_SUBJECT = re.compile(r"^(?P<name>[^:]+?)(?: at (?P<where>[^:]+))?: ")
 
 
@@ -42,9 +62,10 @@ class ReportQueries:
             relevant = and_(relevant, tickets.c.client_id.in_(list(client_ids)))
         requester = t.people.alias("requester")
         assignee = t.people.alias("assignee")
+        wanted = [tickets.c[name] for name in _FACT_COLUMNS]
         query: Select[Any] = (
             select(
-                tickets,
+                *wanted,
                 t.clients.c.code.label("client_code"),
                 t.clients.c.sla_tier,
                 requester.c.full_name.label("requester_name"),

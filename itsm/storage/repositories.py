@@ -157,6 +157,7 @@ class DirectoryRepository:
         email: str | None = None,
         phone: str | None = None,
         is_authorised: bool = False,
+        active: bool = True,
     ) -> int:
         return _new_id(
             self._db.execute(
@@ -168,7 +169,7 @@ class DirectoryRepository:
                     email=email,
                     phone=phone,
                     is_authorised=is_authorised,
-                    active=True,
+                    active=active,
                 )
             )
         )

@@ -357,12 +357,17 @@ inbound_messages = Table(
     Column("sender", String(320), nullable=False),
     Column("subject", String(400), nullable=False, default=""),
     Column("received_at", UtcDateTime, nullable=False),
-    # ticket_created | comment_added | ignored | quarantined
+    # ticket_created | comment_added | ignored | quarantined | dismissed
     Column("outcome", String(20), nullable=False),
     Column("reason", Text, nullable=False, default=""),
     Column("ticket_id", ForeignKey("tickets.id"), nullable=True, index=True),
     Column("raw_sha256", String(64), nullable=True),
     Column("size", Integer, nullable=False, default=0),
+    # Who released or dismissed a quarantined message, when and why; ``reason`` keeps why it
+    # was quarantined (there is no ticket whose audit log could hold this).
+    Column("reviewed_by", String(120), nullable=True),
+    Column("reviewed_at", UtcDateTime, nullable=True),
+    Column("review_note", Text, nullable=True),
     UniqueConstraint("channel", "external_id"),
 )
 

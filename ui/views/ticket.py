@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from itsm.domain.errors import ItsmError, NotFound
+from itsm.domain.errors import ItsmError, NotFound, PermissionDenied
 from ui.components.ticket_card import ticket_summary
 from ui.session import me, open_task, services
 
@@ -36,6 +36,37 @@ staff = person.client_id is None
 ticket = details.ticket
 
 ticket_summary(details, desk.clock.now())
+if verified := st.session_state.pop("ticket.verified", None):
+    st.success(verified)
+if not ticket.requester_verified:
+    # As code: the contact is whatever the gateway sent, never to be rendered as markup.
+    contact = (ticket.reported_contact or "unknown").replace("`", "'")
+    st.warning(
+        f"Unverified requester: reported from `{contact}`. Nobody was answered "
+        "automatically; find out who wrote before replying."
+    )
+    try:
+        candidates = desk.verification.candidates(ticket.number, person.username) if staff else []
+    except PermissionDenied:
+        candidates = []  # staff who may not verify (2nd/3rd line) just see the warning
+    if candidates:
+        with st.form("verify_requester"):
+            chosen = st.selectbox(
+                "Who reported it",
+                [p.username for p in candidates],
+                format_func=lambda u: next(
+                    f"{p.full_name} ({p.phone or p.email or '-'})"
+                    for p in candidates
+                    if p.username == u
+                ),
+            )
+            if st.form_submit_button("Verify requester"):
+                try:
+                    done = desk.verification.verify(ticket.number, chosen, person.username)
+                    st.session_state["ticket.verified"] = f"{done.number}: requester verified."
+                    st.rerun()
+                except ItsmError as err:
+                    st.error(str(err))
 if ticket.resolution:
     st.success(f"**Resolution:** {ticket.resolution}")
 if ticket.vendor_name:
