@@ -61,7 +61,9 @@ OPERATIONS: dict[str, set[str]] = {
     "publish_knowledge": {"ticket_id"},
     "deduct_hours": {"ticket_id"},
 }
+OPTIONAL: dict[str, set[str]] = {"notify": {"message"}}
 TEMPLATES = {
+    "information_requested",
     "ticket_registered",
     "engineer_assigned",
     "handed_off_to_vendor",
@@ -70,7 +72,7 @@ TEMPLATES = {
     "closed",
     "rejected",
 }
-CLOSURES = {"confirmed", "auto_closed", "rejected"}
+CLOSURES = {"confirmed", "auto_closed", "rejected", "alert_cleared"}
 DEFAULT_ACTOR = "jan.nowak"
 L1_ENGINEER = {"username": "jan.nowak", "full_name": "Jan Nowak"}
 
@@ -150,7 +152,8 @@ class StubServiceEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         expected = OPERATIONS.get(operation_name)
         if expected is None:
             raise KeyError(f"unknown operation {operation_name!r}")
-        if set(params) != expected:
+        allowed = expected | OPTIONAL.get(operation_name, set())
+        if not expected <= set(params) <= allowed:
             raise ValueError(f"{operation_name}: parameters {sorted(params)} != {sorted(expected)}")
         self.calls.append((operation_name, params))
         result = _stub_result(operation_name, params)

@@ -23,6 +23,7 @@ from itsm.domain.calendar import BusinessCalendar, working_intervals
 from itsm.domain.tickets import TicketStatus
 
 _ONE_HOUR = timedelta(hours=1)
+_FINAL = frozenset({TicketStatus.CLOSED, TicketStatus.REJECTED})
 _RESOLUTION_STOPS = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.REJECTED})
 
 
@@ -124,18 +125,25 @@ def read_sla(
     changes = sorted(history, key=lambda change: change.at)
     if not changes:
         raise ValueError("the status history is empty: a ticket starts with its registration")
+    reaction_stop = responded_at
+    if reaction_stop is None and changes[-1].status in _FINAL:
+        # Closed or rejected before any engineer answered (e.g. the coordinator said no):
+        # nothing is left to react to, so the clock stops instead of breaching forever.
+        reaction_stop = _start_of_trailing_run(changes, _FINAL)
     reaction = _read_clock(
         SlaClockKind.REACTION,
-        _running_spans(changes, rules.paused_statuses, stop=responded_at),
+        _running_spans(changes, rules.paused_statuses, stop=reaction_stop),
         reaction_hours,
         calendar,
         rules,
-        stopped_at=responded_at,
+        stopped_at=reaction_stop,
     )
     if resolution_hours is None:
         return SlaReading(reaction, None)
-    current = changes[-1].status
-    stopped_at = (resolved_at or changes[-1].at) if current in _RESOLUTION_STOPS else None
+    stopped_at = None
+    if changes[-1].status in _RESOLUTION_STOPS:
+        # Resolved and then closed stopped the clock at the resolution, not at the closing.
+        stopped_at = resolved_at or _start_of_trailing_run(changes, _RESOLUTION_STOPS)
     resolution = _read_clock(
         SlaClockKind.RESOLUTION,
         _running_spans(changes, rules.paused_statuses | _RESOLUTION_STOPS, stop=stopped_at),
@@ -154,6 +162,8 @@ def _running_spans(
     last span is a pause without end, the instant it began. After ``stop`` the clock is
     projected as running whatever the status, so a stopped clock has a due instant."""
     spans: list[tuple[datetime, datetime | None]] = []
+    if stop is not None:
+        stop = max(stop, changes[0].at)  # a clock cannot stop before it started (clock skew)
     for change, following in zip(changes, [*changes[1:], None], strict=True):
         begins = change.at
         ends = None if following is None else following.at
@@ -167,10 +177,23 @@ def _running_spans(
         if change.status not in paused:
             spans.append((begins, ends))
         elif ends is None:
-            return spans, begins
+            # Awaiting approval and then with the vendor: paused since the first of them.
+            return spans, _start_of_trailing_run(changes, paused)
     if stop is not None:
         spans.append((stop, None))
     return spans, None
+
+
+def _start_of_trailing_run(
+    changes: Sequence[StatusChange], statuses: frozenset[TicketStatus]
+) -> datetime:
+    """When the ticket entered the unbroken run of ``statuses`` it is still in."""
+    began = changes[-1].at
+    for change in reversed(changes):
+        if change.status not in statuses:
+            break
+        began = change.at
+    return began
 
 
 def _read_clock(

@@ -42,13 +42,15 @@ class SlaClockKeeper:
         if changed:
             uow.tickets.update(ticket_id, at, **changed)
             if {"reaction_due_at", "resolution_due_at"} & changed.keys():
-                # The inbox orders engineers' tasks by the ticket's due time.
+                # The inbox orders engineers' tasks by the ticket's due time; tasks the step
+                # just created took the old one.
                 uow.tasks.set_staff_due(
                     ticket_id, columns["resolution_due_at"] or columns["reaction_due_at"]
                 )
+        alarms = uow.sla.alarms(ticket_id)
         fired = {
             (SlaClockKind(row["clock"]), Threshold(row["threshold"]))
-            for row in uow.sla.alarms(ticket_id)
+            for row in alarms
             if row["fired_at"] is not None
         }
         pending = {
@@ -58,7 +60,7 @@ class SlaClockKeeper:
                 threshold for kind, threshold in fired if kind is clock.kind
             ).items()
         }
-        uow.sla.replace_pending(ticket_id, pending)
+        uow.sla.replace_pending(ticket_id, pending, alarms)
         return reading
 
     def read(self, uow: UnitOfWork, ticket: Ticket) -> SlaReading:

@@ -135,7 +135,6 @@ class InstanceStep:
     ) -> list[HumanTask]:
         """Persist the run and return the open tasks; ``expected_version`` None means the
         instance row is new."""
-        self._sla.refresh_touched(self.uow, self.now)  # new tasks are due when the ticket is
         ticket = self.uow.tickets.get(ticket_id)
         open_tasks = self._sync_tasks(ticket, instance_id, run)
         self._follow_model_status(ticket, run)

@@ -8,7 +8,7 @@ however concurrently scans run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -72,11 +72,17 @@ class SlaRepository:
         rows = self._db.execute(_ALARMS_OF_TICKET, {"key": ticket_id}).mappings()
         return [dict(row) for row in rows]
 
-    def replace_pending(self, ticket_id: int, pending: Mapping[AlarmKey, datetime]) -> None:
-        """Make the ticket's unfired alarms exactly ``pending``; fired ones are history."""
+    def replace_pending(
+        self,
+        ticket_id: int,
+        pending: Mapping[AlarmKey, datetime],
+        current: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
+        """Make the ticket's unfired alarms exactly ``pending``; fired ones are history.
+        ``current``: the ticket's alarms as the caller just read them (saves a query)."""
         existing = {
             (SlaClockKind(row["clock"]), Threshold(row["threshold"])): row
-            for row in self.alarms(ticket_id)
+            for row in (self.alarms(ticket_id) if current is None else current)
         }
         stale = [
             row["id"]

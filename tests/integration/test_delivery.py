@@ -259,3 +259,25 @@ def test_a_worker_killed_mid_batch_loses_no_notification(
     finally:
         desk.close()
         controller.stop()
+
+
+@pytest.mark.parametrize("template", ["sla_warning", "sla_breach", "monthly_report"])
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_service_templates_render_in_both_languages(template: str, language: str) -> None:
+    context = {
+        "ticket_number": "HD-2026-000001",
+        "subject": "VPN",
+        "recipient_name": "Ewa",
+        "client_name": "ACME",
+        "sla_tier": "gold",
+        "priority": "P2",
+        "clock": "reaction",
+        "clock_pl": "reakcję",
+        "percent": 75,
+        "due_at": "2026-10-05 10:00",
+        "engineer_name": "Jan Nowak",
+        "month": "2026-10",
+    }
+    rendered = TemplateRenderer().render(template, language, context)
+    assert "\n" not in rendered.subject
+    assert ("2026-10" in rendered.subject) or ("HD-2026-000001" in rendered.subject)
