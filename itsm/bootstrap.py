@@ -224,6 +224,6 @@ def build(
             catalog.package_offer,
             settings.provider_name,
         ),
-        dashboard=ManagerDashboard(uow),
+        dashboard=ManagerDashboard(uow, clock),
         mail_poller=_mail_poller(settings, email),
     )

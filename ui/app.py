@@ -33,6 +33,10 @@ else:
     st.session_state["person"] = person
     with st.sidebar:
         st.markdown(f"**{person.full_name}**  \n{person.role.value.replace('_', ' ')}")
+        if person.client_id is None:  # notices are the provider's staff's only
+            unread = services().notices.unread(person.username)
+            if unread:
+                st.markdown(f":orange-badge[{unread} unread notifications]")
         if st.button("Log out"):
             # Revoke now, server-side; the route then clears the cookie in this same tab.
             services().accounts.logout(st.session_state.pop(TOKEN_KEY, "") or "")

@@ -22,6 +22,9 @@ MINE = MenuEntry("views/my_tickets.py", "My tickets", "mine")
 APPROVALS = MenuEntry("views/approvals.py", "Approvals", "approvals")
 TICKETS = MenuEntry("views/ticket_list.py", "Tickets", "tickets")
 QUARANTINE = MenuEntry("views/quarantine.py", "Quarantine", "quarantine")
+DASHBOARD = MenuEntry("views/dashboard.py", "Dashboard", "dashboard")
+NOTIFICATIONS = MenuEntry("views/notifications.py", "Notifications", "notifications")
+CLIENT_REPORTS = MenuEntry("views/client_reports.py", "Reports", "reports")
 # Reached from buttons with the ticket or task in the query string, never from the menu.
 HIDDEN = (
     MenuEntry("views/ticket.py", "Ticket", "ticket"),
@@ -29,16 +32,17 @@ HIDDEN = (
 )
 
 _ENGINEER = (INBOX, PHONE)
+# Every provider role gets its notices (SLA warnings and breaches) last in its menu.
 MENUS: dict[Role, tuple[MenuEntry, ...]] = {
     Role.REQUESTER: (REPORT, MINE),
-    Role.COORDINATOR: (REPORT, MINE, APPROVALS),
-    Role.L1: _ENGINEER,
-    Role.L2: _ENGINEER,
-    Role.L3: _ENGINEER,
-    Role.SERVICE_DESK_LEAD: (*_ENGINEER, QUARANTINE),
-    Role.ADMIN: (*_ENGINEER, QUARANTINE),
-    Role.FIELD_TECHNICIAN: (FIELD,),
-    Role.MANAGER: (TICKETS,),
-    Role.PROCESS_OWNER: (TICKETS,),
+    Role.COORDINATOR: (REPORT, MINE, APPROVALS, CLIENT_REPORTS),
+    Role.L1: (*_ENGINEER, NOTIFICATIONS),
+    Role.L2: (*_ENGINEER, NOTIFICATIONS),
+    Role.L3: (*_ENGINEER, NOTIFICATIONS),
+    Role.SERVICE_DESK_LEAD: (*_ENGINEER, QUARANTINE, DASHBOARD, NOTIFICATIONS),
+    Role.ADMIN: (*_ENGINEER, QUARANTINE, DASHBOARD, NOTIFICATIONS),
+    Role.FIELD_TECHNICIAN: (FIELD, NOTIFICATIONS),
+    Role.MANAGER: (DASHBOARD, TICKETS, NOTIFICATIONS),
+    Role.PROCESS_OWNER: (TICKETS, NOTIFICATIONS),
 }
 """The first entry is the landing page."""

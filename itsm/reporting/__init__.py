@@ -32,3 +32,7 @@ class MonthlyReportRenderer:
             pdf=render_view_pdf(view, author=header.provider_name),
             csv=render_csv(figures),
         )
+
+    def csv(self, figures: PeriodFigures) -> bytes:
+        """Just the CSV, for a ticket list that is not a whole report."""
+        return render_csv(figures)

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from itsm.domain.directory import Client, Person
 from itsm.domain.errors import FieldError, PermissionDenied, ValidationFailed
-from itsm.domain.kpis import Period, PeriodFigures, TicketFacts, month_period, period_figures
+from itsm.domain.kpis import (
+    PackageFacts,
+    Period,
+    PeriodFigures,
+    TicketFacts,
+    month_period,
+    period_figures,
+)
 from itsm.domain.people import Role
 from itsm.domain.report import parse_month
-from itsm.services.ports import UnitOfWorkFactory
+from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 DASHBOARD_ROLES = frozenset({Role.MANAGER, Role.SERVICE_DESK_LEAD, Role.ADMIN})
 PROVIDER_TIMEZONE = "Europe/Warsaw"  # months on the dashboard are the provider's months
@@ -41,10 +48,14 @@ class DashboardData:
     alarms: tuple[dict[str, Any], ...]
     """Warnings and breaches fired in the range, newest first."""
     clients: tuple[Client, ...]
+    packages: tuple[PackageFacts, ...] = ()
+    """The hour packages of the one chosen client as of the range's end (empty when several
+    clients are chosen: packages are bought per client and make no sense summed)."""
 
 
 class ManagerDashboard:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._clock = clock
         self._uow = uow
 
     def load(
@@ -56,17 +67,29 @@ class ManagerDashboard:
         client_codes: Iterable[str] | None = None,
         sla_tiers: Iterable[str] | None = None,
     ) -> DashboardData:
-        months = _months(first_month, last_month)
+        # A month still running is judged as of now: a ticket not due yet is not breached.
+        # Periods are [start, end): one microsecond past now keeps what happened at "now".
+        now = self._clock.now() + timedelta(microseconds=1)
+        months = [
+            Period(month.start, min(month.end, now), month.label)
+            for month in _months(first_month, last_month)
+            if month.start < now
+        ]
+        if not months:
+            raise ValidationFailed([FieldError("first_month", "choose a month that has begun")])
         with self._uow(read_only=True) as uow:
-            person: Person = uow.directory.person_by_username(actor)
-            if person.role not in DASHBOARD_ROLES:
-                raise PermissionDenied("the dashboard is for managers and the service desk lead")
+            _ensure_dashboard_reader(uow, actor)
             clients = _chosen(uow.directory.clients(), client_codes, sla_tiers)
             whole = Period(months[0].start, months[-1].end, f"{months[0].label}…{months[-1].label}")
             facts: list[TicketFacts] = uow.reporting.ticket_facts(
                 start=whole.start, end=whole.end, client_ids=[client.id for client in clients]
             )
             workload = tuple(uow.reporting.open_task_load())
+            packages = (
+                tuple(uow.reporting.package_facts(clients[0].id, whole.start, whole.end))
+                if len(clients) == 1
+                else ()
+            )
             alarms = tuple(
                 alarm
                 for alarm in uow.sla.fired_alarms(since=whole.start, limit=2000)
@@ -92,7 +115,21 @@ class ManagerDashboard:
             workload=workload,
             alarms=alarms,
             clients=tuple(clients),
+            packages=packages,
         )
+
+    def clients(self, actor: str) -> list[Client]:
+        """Every client, for the dashboard's filter (same readers as ``load``)."""
+        with self._uow(read_only=True) as uow:
+            _ensure_dashboard_reader(uow, actor)
+            clients: list[Client] = uow.directory.clients()
+            return clients
+
+
+def _ensure_dashboard_reader(uow: UnitOfWork, actor: str) -> None:
+    person: Person = uow.directory.person_by_username(actor)
+    if person.role not in DASHBOARD_ROLES:
+        raise PermissionDenied("the dashboard is for managers and the service desk lead")
 
 
 def month_labels(now: datetime, count: int) -> list[str]:

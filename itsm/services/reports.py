@@ -37,6 +37,10 @@ class ReportRenderer(Protocol):
         """``time_zone``: the client's, for the times people read."""
         ...
 
+    def csv(self, figures: PeriodFigures) -> bytes:
+        """The ticket list of ``figures`` as the report's CSV (same columns, same defusing)."""
+        ...
+
 
 @dataclass(frozen=True)
 class StoredReport:
@@ -157,6 +161,12 @@ class MonthlyReports:
         column, _, extension = _FILES[kind]
         name = f"report-{client.code}-{report['month']}.{extension}"
         return Download(name, self._blobs.get(report[column]))
+
+    def ticket_list_csv(self, figures: PeriodFigures, actor: str) -> bytes:
+        """Any selection of tickets (e.g. a dashboard drill-down) in the report's CSV format."""
+        with self._uow(read_only=True) as uow:
+            self._ensure_reader(uow.directory.person_by_username(actor))
+        return self._renderer.csv(figures)
 
     def _figures(self, uow: UnitOfWork, client: Client, period: Period) -> PeriodFigures:
         return period_figures(

@@ -18,15 +18,15 @@ AppFor = Callable[..., AppTest]
 
 EXPECTED_MENUS = {
     Role.REQUESTER: ["Report a problem", "My tickets"],
-    Role.COORDINATOR: ["Report a problem", "My tickets", "Approvals"],
-    Role.L1: ["Inbox", "Phone intake"],
-    Role.L2: ["Inbox", "Phone intake"],
-    Role.L3: ["Inbox", "Phone intake"],
-    Role.SERVICE_DESK_LEAD: ["Inbox", "Phone intake", "Quarantine"],
-    Role.ADMIN: ["Inbox", "Phone intake", "Quarantine"],
-    Role.FIELD_TECHNICIAN: ["Field visits"],
-    Role.MANAGER: ["Tickets"],
-    Role.PROCESS_OWNER: ["Tickets"],
+    Role.COORDINATOR: ["Report a problem", "My tickets", "Approvals", "Reports"],
+    Role.L1: ["Inbox", "Phone intake", "Notifications"],
+    Role.L2: ["Inbox", "Phone intake", "Notifications"],
+    Role.L3: ["Inbox", "Phone intake", "Notifications"],
+    Role.SERVICE_DESK_LEAD: ["Inbox", "Phone intake", "Quarantine", "Dashboard", "Notifications"],
+    Role.ADMIN: ["Inbox", "Phone intake", "Quarantine", "Dashboard", "Notifications"],
+    Role.FIELD_TECHNICIAN: ["Field visits", "Notifications"],
+    Role.MANAGER: ["Dashboard", "Tickets", "Notifications"],
+    Role.PROCESS_OWNER: ["Tickets", "Notifications"],
 }
 LANDING = {
     "anna.kowalska": "Report a problem",
@@ -37,7 +37,7 @@ LANDING = {
     "ewa.kozlowska": "Inbox",
     "lukasz.kwiatkowski": "Inbox",
     "krzysztof.wozniak": "Field visits",
-    "marek.jankowski": "Tickets",
+    "marek.jankowski": "Dashboard",
     "joanna.mazur": "Tickets",
 }
 
@@ -256,7 +256,7 @@ def test_my_tickets_shows_status_engineer_and_what_waits_for_me(
 
 def test_ticket_list_for_managers(app_as: AppFor, ui_desk: Services) -> None:
     number = new_ticket(ui_desk)
-    at = app_as("marek.jankowski")
+    at = app_as("marek.jankowski", "views/ticket_list.py")
     assert titles(at) == ["Tickets"]
     assert any(number in m.value for m in at.markdown)
 
