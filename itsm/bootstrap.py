@@ -146,6 +146,8 @@ def _mail_poller(settings: Settings, email: EmailIntake) -> MailPoller | None:
             settings.imap_password,
             settings.imap_folder,
             use_ssl=settings.imap_ssl,
+            starttls=settings.imap_starttls,
+            ca_file=settings.imap_ca_file,
         )
 
     return MailPoller(open_mailbox, email)

@@ -89,6 +89,16 @@ class Settings(BaseSettings):
     )
     imap_port: int = Field(default=993, description="IMAP port")
     imap_ssl: bool = Field(default=True, description="Connect to the IMAP server over TLS")
+    imap_starttls: bool = Field(
+        default=False,
+        description="Connect in plain text and upgrade with STARTTLS (port 143); "
+        "takes precedence over imap_ssl",
+    )
+    imap_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificate(s) to trust for the IMAP server, for a private CA; "
+        "system CAs otherwise",
+    )
     imap_user: str = Field(default="", description="IMAP login")
     imap_password: str = Field(default="", description="IMAP password")
     imap_folder: str = Field(default="INBOX", description="Folder fetched by itsm mail fetch")

@@ -2,6 +2,9 @@
 
 Messages are read with ``BODY.PEEK[]`` so reading marks nothing; ``mark_processed`` sets
 ``\\Seen`` once the message has been handled. Every failure is a ``MailboxError``.
+
+TLS (implicit on 993, or STARTTLS on 143) always verifies the certificate chain and the host
+name; ``ca_file`` replaces the system CAs with a private CA's certificate(s).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import imaplib
 import re
 import socket
 import ssl
+from pathlib import Path
 
 from itsm.services.mail_polling import MailboxError
 
@@ -34,18 +38,34 @@ class ImapMailbox:
         folder: str = "INBOX",
         *,
         use_ssl: bool = True,
+        starttls: bool = False,
+        ca_file: Path | str | None = None,
         timeout: float = 30,
     ) -> ImapMailbox:
+        """Connect, log in and select ``folder``.
+
+        ``starttls`` connects in plain text and upgrades before logging in (port 143); it
+        takes precedence over ``use_ssl`` (TLS from the first byte, port 993). ``ca_file`` is
+        only used with one of them.
+        """
         where = f"IMAP {host}:{port}"
+        context = _tls_context(where, ca_file) if use_ssl or starttls else None
         try:
-            if use_ssl:
+            if context is not None and not starttls:
                 client: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                    host, port, ssl_context=ssl.create_default_context(), timeout=timeout
+                    host, port, ssl_context=context, timeout=timeout
                 )
             else:
                 client = imaplib.IMAP4(host, port, timeout=timeout)
         except _IMAP_ERRORS as err:
             raise MailboxError(f"{where}: cannot connect: {_describe(err)}") from err
+        if context is not None and starttls:
+            try:
+                client.starttls(ssl_context=context)
+            except _IMAP_ERRORS as err:
+                with contextlib.suppress(*_IMAP_ERRORS):
+                    client.shutdown()  # no LOGOUT: the session is in an unknown state
+                raise MailboxError(f"{where}: STARTTLS failed: {_describe(err)}") from err
         try:
             try:
                 client.login(user, password)
@@ -110,7 +130,27 @@ def _text(data: object) -> str:
     return str(data)
 
 
+def _tls_context(where: str, ca_file: Path | str | None) -> ssl.SSLContext:
+    """Verifying context (chain and host name); ``ca_file`` instead of the system CAs."""
+    try:
+        return ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
+    except (OSError, ValueError) as err:  # missing file, no PEM certificate in it
+        raise MailboxError(
+            f"{where}: cannot load CA certificates from {ca_file}: {_describe(err)}"
+        ) from err
+
+
+# OpenSSL verify codes meaning "the issuer is not trusted here" (a private or self-signed CA).
+_UNTRUSTED_ISSUER = {2, 18, 19, 20, 21}
+
+
 def _describe(err: BaseException) -> str:
+    if isinstance(err, ssl.SSLCertVerificationError):
+        reason = str(err.verify_message or err.reason or "verification failed").rstrip(".")
+        text = f"server certificate rejected: {reason}"
+        if err.verify_code in _UNTRUSTED_ISSUER:
+            text += " (a private CA's certificate can be given in ITSM_IMAP_CA_FILE)"
+        return text
     text = str(err)
     if text.startswith("b'") or text.startswith('b"'):
         text = text[2:-1]
