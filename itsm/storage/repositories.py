@@ -86,6 +86,15 @@ _COMPLETE_TASK = (
     .where(t.human_tasks.c.id == bindparam("b_task_id"), t.human_tasks.c.status == "open")
     .values(status="completed", version=t.human_tasks.c.version + 1)
 )
+_SET_STAFF_DUE = (
+    update(t.human_tasks)
+    .where(
+        t.human_tasks.c.ticket_id == bindparam("b_ticket_id"),
+        t.human_tasks.c.status == TaskStatus.OPEN.value,
+        t.human_tasks.c.candidate_group.not_in(CLIENT_GROUPS),
+    )
+    .values(due_at=bindparam("b_due_at"))
+)
 _INSERT_AUDIT = insert(t.audit_events)
 _INSERT_OUTBOX = insert(t.outbox)
 _INSERT_TASKS = insert(t.human_tasks)
@@ -504,15 +513,7 @@ class HumanTaskRepository:
 
     def set_staff_due(self, ticket_id: int, due_at: datetime | None) -> None:
         """Move the due time of the ticket's open staff tasks (client decisions have none)."""
-        self._db.execute(
-            update(t.human_tasks)
-            .where(
-                t.human_tasks.c.ticket_id == ticket_id,
-                t.human_tasks.c.status == TaskStatus.OPEN.value,
-                t.human_tasks.c.candidate_group.not_in(CLIENT_GROUPS),
-            )
-            .values(due_at=due_at)
-        )
+        self._db.execute(_SET_STAFF_DUE, {"b_ticket_id": ticket_id, "b_due_at": due_at})
 
     def assign(
         self, task_id: str, assignee: str | None, at: datetime, *, only_if_unclaimed_by: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, time
 from typing import Any
@@ -36,7 +37,10 @@ def calendar_to_json(calendar: BusinessCalendar) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def calendar_from_json(text: str) -> BusinessCalendar:
+    """Cached by the stored text: a calendar is immutable, and building one (time zone, holiday
+    country) was repeated for every client read of every step."""
     raw = json.loads(text)
     return BusinessCalendar(
         timezone=raw["timezone"],

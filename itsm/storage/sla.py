@@ -41,6 +41,13 @@ RECORD_STATUS_CHANGE = insert(_CHANGES).from_select(
 )
 
 
+_DELETE_ALARMS = delete(_ALARMS).where(_ALARMS.c.id.in_(bindparam("ids", expanding=True)))
+_INSERT_ALARM = insert(_ALARMS)
+_MOVE_ALARM = (
+    update(_ALARMS).where(_ALARMS.c.id == bindparam("b_id")).values(due_at=bindparam("b_due"))
+)
+
+
 class SlaRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
@@ -90,22 +97,25 @@ class SlaRepository:
             if row["fired_at"] is None and key not in pending
         ]
         if stale:
-            self._db.execute(delete(_ALARMS).where(_ALARMS.c.id.in_(stale)))
+            self._db.execute(_DELETE_ALARMS, {"ids": stale})
+        new, moved = [], []
         for (clock, threshold), due_at in pending.items():
             row = existing.get((clock, threshold))
             if row is None:
-                self._db.execute(
-                    insert(_ALARMS).values(
-                        ticket_id=ticket_id,
-                        clock=clock.value,
-                        threshold=threshold.value,
-                        due_at=due_at,
-                    )
+                new.append(
+                    {
+                        "ticket_id": ticket_id,
+                        "clock": clock.value,
+                        "threshold": threshold.value,
+                        "due_at": due_at,
+                    }
                 )
             elif row["fired_at"] is None and row["due_at"] != due_at:
-                self._db.execute(
-                    update(_ALARMS).where(_ALARMS.c.id == row["id"]).values(due_at=due_at)
-                )
+                moved.append({"b_id": row["id"], "b_due": due_at})
+        if new:
+            self._db.execute(_INSERT_ALARM, new)
+        if moved:
+            self._db.execute(_MOVE_ALARM, moved)
 
     def fire_due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         """Mark up to ``limit`` due, unfired alarms as fired now and return them.
