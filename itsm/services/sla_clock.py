@@ -19,7 +19,7 @@ from itsm.domain.sla_clock import (
     read_sla,
 )
 from itsm.domain.tickets import Ticket
-from itsm.services.ports import UnitOfWork, UnitOfWorkFactory
+from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _columns(reading: SlaReading) -> dict[str, Any]:
 class SlaRecompute:
     """After a change of the pause rules or of a client's calendar: every open ticket again."""
 
-    def __init__(self, uow: UnitOfWorkFactory, keeper: SlaClockKeeper, clock: Any) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, keeper: SlaClockKeeper, clock: Clock) -> None:
         self._uow = uow
         self._keeper = keeper
         self._clock = clock

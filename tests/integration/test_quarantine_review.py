@@ -11,6 +11,7 @@ from sqlalchemy import update
 from itsm.bootstrap import Services
 from itsm.domain.errors import ConflictError, PermissionDenied, ValidationFailed
 from itsm.storage import tables
+from tests.integration.conftest import text_mail
 
 LEAD = "ewa.kozlowska"
 ADMIN = "lukasz.kwiatkowski"
@@ -25,12 +26,7 @@ def mail(
     message_id: str = "n1@acme.example",
     body: str = "It jams on every second page.",
 ) -> bytes:
-    return (
-        f"From: {sender}\r\nTo: desk@nordserv.example\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{message_id}>\r\nDate: Mon, 05 Oct 2026 09:00:00 +0200\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-        f"{body}\r\n"
-    ).encode()
+    return text_mail(sender=sender, subject=subject, message_id=message_id, body=body)
 
 
 def add_acme_person(desk: Services, username: str, **contact: str) -> None:

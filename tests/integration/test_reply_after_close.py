@@ -12,6 +12,7 @@ from itsm.scenarios import ScenarioPlayer, load_scenarios
 from itsm.services.closed_ticket_replies import REPLY_TO_CLOSED
 from itsm.settings import PROJECT_ROOT
 from tasks.notifications import TEMPLATES
+from tests.integration.conftest import text_mail
 
 ADMIN = "lukasz.kwiatkowski"
 ANNA = "Anna Kowalska <anna.kowalska@acme.example>"
@@ -20,12 +21,7 @@ L1_RESOLVE = load_scenarios(PROJECT_ROOT / "bpmn" / "ticket_lifecycle.scenarios.
 
 
 def mail(subject: str, message_id: str, body: str, sender: str = ANNA) -> bytes:
-    return (
-        f"From: {sender}\r\nTo: desk@nordserv.example\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{message_id}>\r\nDate: Mon, 05 Oct 2026 09:00:00 +0200\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-        f"{body}\r\n"
-    ).encode()
+    return text_mail(sender=sender, subject=subject, message_id=message_id, body=body)
 
 
 def closed_ticket(desk: Services, clock: ManualClock) -> str:

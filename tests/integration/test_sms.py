@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
-
-from itsm.api.app import create_api
-from itsm.bootstrap import Services
-from itsm.clock import ManualClock
 from itsm.services.sms_intake import phone_key
-from tests.conftest import build_desk
 
 HOOK = "/api/v1/webhooks/sms"
 AUTH = {"Authorization": "Bearer sms-secret"}
 ANNA = "+48 501 200 311"  # anna.kowalska in config/demo.toml
-
-
-@pytest.fixture
-def gateway(database_url: str, clock: ManualClock) -> Iterator[tuple[TestClient, Services]]:
-    desk, _ = build_desk(database_url, clock, sms_webhook_token="sms-secret")
-    with TestClient(create_api(desk), raise_server_exceptions=False) as client:
-        yield client, desk
-    desk.close()
 
 
 def test_phone_numbers_match_in_any_writing() -> None:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from itsm.api.app import create_api
 from itsm.bootstrap import Services
 from itsm.clock import ManualClock
 from itsm.domain.errors import ConflictError, PermissionDenied, ValidationFailed
 from itsm.scenarios import ScenarioPlayer, load_scenarios
 from itsm.services.accounts import InvalidCredentials
 from itsm.settings import PROJECT_ROOT
-from tests.conftest import build_desk
 
 HOOK = "/api/v1/webhooks/sms"
 AUTH = {"Authorization": "Bearer sms-secret"}
@@ -25,14 +22,6 @@ ENGINEER = "jan.nowak"  # 1st line
 LEAD = "ewa.kozlowska"
 ADMIN = "lukasz.kwiatkowski"
 L1_RESOLVE = load_scenarios(PROJECT_ROOT / "bpmn" / "ticket_lifecycle.scenarios.json")["l1_resolve"]
-
-
-@pytest.fixture
-def gateway(database_url: str, clock: ManualClock) -> Iterator[tuple[TestClient, Services]]:
-    desk, _ = build_desk(database_url, clock, sms_webhook_token="sms-secret")
-    with TestClient(create_api(desk), raise_server_exceptions=False) as client:
-        yield client, desk
-    desk.close()
 
 
 def text_in(api: TestClient, text: str, gateway_id: str, **query: str) -> Any:

@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 from itsm import bootstrap
 from itsm.bootstrap import Services
 from itsm.clock import ManualClock
-from itsm.domain.commands import NewTicket
 from itsm.settings import PROJECT_ROOT, Settings
+from tests.ui.test_pages import new_ticket
 from ui import session
 
 AppFor = Callable[..., AppTest]
@@ -37,33 +37,18 @@ def app_on_the_test_clock(
     monkeypatch.setattr(session, "build", build_on_test_clock)
 
 
-def register(desk: Services, client: str, requester: str, **extra: str) -> str:
-    command = NewTicket.model_validate(
-        {
-            "client_code": client,
-            "requester": requester,
-            "channel": "portal",
-            "category": "software",
-            "subject": "Excel crashes",
-            "description": "On save",
-            **extra,
-        }
-    )
-    return desk.intake.register(command, requester).number
-
-
 def three_tickets(desk: Services) -> dict[str, list[str]]:
     return {
         "ACME": [
-            register(desk, "ACME", "anna.kowalska"),
-            register(desk, "ACME", "marcin.wieczorek", category="hardware"),
+            new_ticket(desk, client="ACME", requester="anna.kowalska"),
+            new_ticket(desk, client="ACME", requester="marcin.wieczorek", category="hardware"),
         ],
-        "BALT": [register(desk, "BALT", "andrzej.majewski")],
+        "BALT": [new_ticket(desk, client="BALT", requester="andrzej.majewski")],
     }
 
 
 def breached_reaction(desk: Services, clock: ManualClock) -> str:
-    number = register(desk, "MEDIS", MEDIS_REQUESTER)
+    number = new_ticket(desk, client="MEDIS", requester=MEDIS_REQUESTER)
     clock.advance(timedelta(hours=2, minutes=1))
     assert desk.sla_monitor.scan().fired["reaction breach"] == 1
     return number
@@ -143,7 +128,7 @@ def test_others_get_no_dashboard(app_as: AppFor, ui_desk: Services, username: st
 
 def answered(desk: Services, client: str, requester: str, **extra: str) -> str:
     """A ticket its engineer took at once: the reaction clock stopped in time."""
-    number = register(desk, client, requester, **extra)
+    number = new_ticket(desk, client=client, requester=requester, **extra)
     details = desk.tickets.details(number, "lukasz.kwiatkowski")
     [task] = [t for t in details.tasks if t.status.value == "open"]
     desk.tasks.claim(task.id, task.assignee or "jan.nowak")
