@@ -8,6 +8,7 @@ Ctrl+C stops everything.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -133,12 +134,22 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop every part with its whole process group (a server's own workers too): SIGTERM,
+    then SIGKILL for whatever is left after 15 s."""
+    # A second Ctrl+C or SIGTERM must not cut the clean-up short and strand a child.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for process in reversed(processes):
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+        _signal_group(process, signal.SIGTERM)
     deadline = time.monotonic() + 15
     for process in processes:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    for process in processes:
+        _signal_group(process, signal.SIGKILL)  # the leader may be gone, its children not
+        process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has already gone
+        os.killpg(process.pid, signum)
