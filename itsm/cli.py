@@ -452,9 +452,9 @@ def sla_recompute() -> None:
 def report_monthly(
     client: Annotated[str, typer.Option(help="Client code, e.g. ACME")],
     month: Annotated[str, typer.Option(help="The month, YYYY-MM (in the client's time zone)")],
-    out: Annotated[
-        Path | None, typer.Option(help="Folder to write the HTML, PDF and CSV into")
-    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder to write the HTML, PDF and CSV into")] = Path(
+        "reports"
+    ),
     force: Annotated[bool, typer.Option(help="Regenerate a month already reported")] = False,
     send: Annotated[bool, typer.Option(help="E-mail it to the IT coordinator")] = True,
     actor: Actor = "marek.jankowski",
@@ -469,15 +469,12 @@ def report_monthly(
         typer.echo(
             f"{stored.client_code} {stored.month}: {stored.ticket_count} tickets, {state}{mail}"
         )
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            for kind in ("html", "pdf", "csv"):
-                download = _run(
-                    functools.partial(services.reports.download, stored.id, kind, actor)
-                )
-                target = out / download.display_name
-                target.write_bytes(download.data)
-                typer.echo(f"  {target}")
+        out.mkdir(parents=True, exist_ok=True)
+        for kind in ("html", "pdf", "csv"):
+            download = _run(functools.partial(services.reports.download, stored.id, kind, actor))
+            target = out / download.display_name
+            target.write_bytes(download.data)
+            typer.echo(f"  {target}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -114,6 +114,10 @@ class Recommendation:
     title: str
     detail: str
     ticket_numbers: tuple[str, ...] = ()
+    # Which advice it is and its figures, so a report in another language can say it in its
+    # own words (title and detail are the English text).
+    code: str = ""
+    facts: Mapping[str, str | int | float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -516,6 +520,8 @@ def _recurring_problems(created: list[TicketFacts]) -> list[Recommendation]:
                     "management) and document the solution in the knowledge base."
                 ),
                 ticket_numbers=_numbers(group),
+                code="recurring_problem",
+                facts={"subject": subject, "count": len(group), "category": group[0].category},
             )
         )
     return advice
@@ -549,6 +555,8 @@ def _recurring_alerts(created: list[TicketFacts]) -> list[Recommendation]:
                 title=f"Recurring alert: {alert}{where}",
                 detail=f"Monitoring raised {alert}{where} {len(group)} times. {action}",
                 ticket_numbers=_numbers(group),
+                code="recurring_disk_alert" if _is_disk_alert(alert) else "recurring_alert",
+                facts={"alert": alert, "site": site or "", "count": len(group)},
             )
         )
     return advice
@@ -570,6 +578,8 @@ def _training(created: list[TicketFacts]) -> list[Recommendation]:
                     "access. A short training (or a self-service guide) would save them time."
                 ),
                 ticket_numbers=_numbers(group),
+                code="training",
+                facts={"person": person, "count": len(group)},
             )
         )
     return advice
@@ -594,6 +604,13 @@ def _sla_risks(created: list[TicketFacts], period_end: datetime) -> list[Recomme
                     "of the queue and how these tickets were escalated."
                 ),
                 ticket_numbers=_numbers(breached),
+                code=f"{kind}_sla_risk",
+                facts={
+                    "breached": compliance.breached,
+                    "measured": compliance.measured,
+                    "rate": rate,
+                    "goal": SLA_RISK_RATE,
+                },
             )
         )
     return advice
@@ -615,6 +632,8 @@ def _fcr_below_goal(resolved: list[TicketFacts]) -> list[Recommendation]:
                 "that the 1st line can solve them next time."
             ),
             ticket_numbers=_numbers(beyond),
+            code="fcr_below_goal",
+            facts={"rate": rate, "goal": FCR_GOAL, "beyond": len(beyond)},
         )
     ]
 
@@ -650,6 +669,14 @@ def _package_advice(packages: Sequence[PackageFacts], period_end: datetime) -> l
                     f"#{package.package_id} expire within {days} days after the period. Plan "
                     "work for them (e.g. maintenance or updates) before they are lost."
                 ),
+                code="package_expiring",
+                facts={
+                    "service": package.service_type.value,
+                    "hours_left": _unused_minutes(package) / 60,
+                    "package_hours": package.hours,
+                    "package_id": package.package_id,
+                    "days": days,
+                },
             )
         )
     for service in ServiceType:
@@ -667,6 +694,13 @@ def _package_advice(packages: Sequence[PackageFacts], period_end: datetime) -> l
                     f"{float(PACKAGE_LOW_SHARE):.0%}). Buy a new package before they run out; work "
                     "beyond the packages is billed at the hourly list rate."
                 ),
+                code="package_low",
+                facts={
+                    "service": service.value,
+                    "hours_left": left / 60,
+                    "hours_bought": bought / 60,
+                    "share": float(PACKAGE_LOW_SHARE),
+                },
             )
         )
     return advice

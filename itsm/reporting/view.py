@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from itsm.domain.kpis import Compliance, HoursSummary, PeriodFigures, TicketFacts
 from itsm.domain.report import ReportHeader
 from itsm.domain.sla import ServiceType
+from itsm.reporting.advice import advice_text
 from itsm.reporting.formatting import MISSING, Formatter
 from itsm.reporting.labels import LABELS, value_name
 from itsm.reporting.model import Language, language_of
@@ -303,11 +304,12 @@ class _Builder:
             ),
             rows=tuple(
                 (
-                    f"{item.title} ({self.name(item.kind)})",
-                    item.detail,
+                    f"{title} ({self.name(item.kind)})",
+                    detail,
                     self.some_numbers(item.ticket_numbers),
                 )
                 for item in self.figures.recommendations
+                for title, detail in [advice_text(item, self.language, self.fmt)]
             ),
             empty=labels["no_recommendations"],
         )

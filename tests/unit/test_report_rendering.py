@@ -357,3 +357,18 @@ def test_resolution_stops_at_closing_when_there_was_no_resolution_step() -> None
 
     assert resolution_outcome(closed_in_time, OCTOBER.end) is Outcome.MET
     assert resolution_outcome(closed_late, OCTOBER.end) is Outcome.BREACHED
+
+
+def test_recommendations_speak_the_report_s_language() -> None:
+    from itsm.domain.kpis import period_figures
+
+    same = [
+        replace(ticket(n), subject="VPN drops every hour", category="network") for n in range(3)
+    ]
+    advised = period_figures(OCTOBER, same)
+    assert [item.code for item in advised.recommendations][:1] == ["recurring_problem"]
+    polish = render_html(header(language="pl"), advised)
+    english = render_html(header(language="en"), advised)
+    assert "Powtarzający się problem: VPN drops every hour" in polish
+    assert "„Sieć”" in polish and "Recurring problem" not in polish
+    assert "Recurring problem: VPN drops every hour" in english
