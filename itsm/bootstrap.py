@@ -19,19 +19,24 @@ from itsm.domain.inbound_email import ParsedEmail, Rejected
 from itsm.engine.runner import SpiffProcessEngine
 from itsm.passwords import Argon2PasswordHasher
 from itsm.reporting import MonthlyReportRenderer
+from itsm.scenario_desk import ScenarioDesk
 from itsm.services.accounts import AccountService
 from itsm.services.alert_intake import AlertIntake
 from itsm.services.api_access import ApiAccess
 from itsm.services.collaboration import Collaboration
 from itsm.services.dashboard import ManagerDashboard
 from itsm.services.delivery import OutboxDelivery, Sender
+from itsm.services.designer import DesignerService
 from itsm.services.email_intake import EmailIntake
 from itsm.services.human_tasks import HumanTaskService
+from itsm.services.incidents import IncidentService
+from itsm.services.instance_migration import InstanceMigrationService
 from itsm.services.intake import IntakeService
 from itsm.services.mail_polling import Mailbox, MailPoller
 from itsm.services.notices import NoticeService
 from itsm.services.policy import DeskPolicy
 from itsm.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from itsm.services.process_cockpit import ProcessCockpit
 from itsm.services.process_messages import ProcessMessages
 from itsm.services.processes import ProcessService
 from itsm.services.quarantine import QuarantineReview
@@ -74,6 +79,10 @@ class Services:
     notices: NoticeService
     reports: MonthlyReports
     dashboard: ManagerDashboard
+    incidents: IncidentService
+    designer: DesignerService
+    migrations: InstanceMigrationService
+    cockpit: ProcessCockpit
     mail_poller: MailPoller | None = None
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
@@ -117,8 +126,13 @@ def _email_intake(
     clock: Clock,
 ) -> EmailIntake:
     def parse(raw: bytes) -> ParsedEmail | Rejected:
+        # One attachment over the limit is cut out before parsing (never decoded): the
+        # intake would refuse it anyway, and decoding costs several times its size.
         return parse_email(
-            raw, max_bytes=settings.max_email_bytes, max_attachment_bytes=settings.max_email_bytes
+            raw,
+            max_bytes=settings.max_email_bytes,
+            max_attachment_bytes=settings.max_email_bytes,
+            max_part_bytes=settings.max_attachment_bytes,
         )
 
     return EmailIntake(
@@ -176,10 +190,14 @@ def build(
         ticket_prefix=settings.ticket_prefix,
         auto_close_after=settings.auto_close_after,
         follow_up_after=settings.follow_up_after,
+        service_task_retries=settings.service_task_retries,
+        service_task_backoff_seconds=settings.service_task_backoff_seconds,
     )
     engine = SpiffProcessEngine(clock)
     registry = ServiceRegistry(functions)
-    processes = ProcessService(uow, engine, registry, clock)
+    # Scenarios run on throw-away desks built like this one (bootstrap.build itself).
+    scenarios = ScenarioDesk(settings, functions, build)
+    processes = ProcessService(uow, engine, registry, clock, scenarios=scenarios)
     sla_clock = SlaClockKeeper(catalog.clock_rules)
     runtime = ProcessRuntime(uow, engine, processes, registry, clock, policy, sla_clock)
     intake = IntakeService(runtime)
@@ -227,5 +245,9 @@ def build(
             settings.provider_name,
         ),
         dashboard=ManagerDashboard(uow, clock),
+        incidents=IncidentService(runtime),
+        designer=DesignerService(uow, processes, clock, bundled_dir=settings.bpmn_dir),
+        migrations=InstanceMigrationService(runtime, engine),
+        cockpit=ProcessCockpit(uow, processes, engine),
         mail_poller=_mail_poller(settings, email),
     )

@@ -6,7 +6,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -227,23 +227,102 @@ def task_complete(
         typer.echo(f"{result.ticket_number}: completed; now waiting for {waiting}")
 
 
+def _scenarios_for(file: Path, scenarios: Path | None) -> str | None:
+    """The scenario file's text: the one named, else ``<model>.scenarios.json`` beside it."""
+    path = scenarios or file.with_name(f"{file.stem}.scenarios.json")
+    if scenarios is not None and not path.is_file():
+        raise _fail(f"{path} does not exist")
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _show_problems(findings: Iterable[object], failed: Iterable[object]) -> int:
+    from itsm.modeling import LintFinding
+    from itsm.services.processes import ScenarioResult
+
+    count = 0
+    for finding in findings:
+        if isinstance(finding, LintFinding):
+            typer.echo(f"  [{finding.rule}] {finding.message}")
+            count += 1
+    for result in failed:
+        if isinstance(result, ScenarioResult):
+            typer.echo(
+                f"  [scenario {result.name}] failed after {result.steps_done} step(s): "
+                f"{result.message}"
+            )
+            count += 1
+    return count
+
+
+ScenariosOption = Annotated[
+    Path | None,
+    typer.Option(help="Scenario file (default: <model>.scenarios.json beside the model)"),
+]
+
+
 @process_app.command("deploy")
 def process_deploy(
     file: Annotated[Path, typer.Argument(help="BPMN file; DMN beside it, forms in forms/")],
     comment: Annotated[str, typer.Option(help="What changed")] = "",
+    scenarios: ScenariosOption = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """Validate and deploy a new version of a process."""
+    """Check the model, play its scenarios on a throw-away desk, then deploy a new version;
+    refused (exit status 1, every problem listed) unless all of it passed."""
+    from itsm.domain.errors import InvalidProcess
+    from itsm.process_files import read_process_source
+    from itsm.scenarios import parse_scenarios
+
+    with _services() as services:
+        source = _run(lambda: read_process_source(file))
+        text = _scenarios_for(file, scenarios)
+        try:
+            deployment = services.processes.deploy(source, actor, comment, text)
+        except InvalidProcess as err:
+            if not _show_problems(err.findings, err.failed_scenarios):
+                raise _fail(f"InvalidProcess: {err}") from err
+            raise _fail(f"{file}: not deployed (the problems above)") from err
+        definition = deployment.definition
+        state = "deployed" if deployment.created else "unchanged, already"
+        checked = f", {len(parse_scenarios(text))} scenario(s) passed" if text else ""
+        typer.echo(
+            f"{definition.key} v{definition.version} {state} "
+            f"(hash {definition.content_hash[:12]}{checked})"
+        )
+
+
+@process_app.command("lint")
+def process_lint(
+    file: Annotated[Path, typer.Argument(help="BPMN file; DMN beside it, forms in forms/")],
+    scenarios: Annotated[
+        Path | None, typer.Option(help="Also play this scenario file on a throw-away desk")
+    ] = None,
+) -> None:
+    """Check a model without deploying it: every finding, exit status 1 if there is one."""
     from itsm.process_files import read_process_source
 
     with _services() as services:
         source = _run(lambda: read_process_source(file))
-        deployment = _run(lambda: services.processes.deploy(source, actor, comment))
-        definition = deployment.definition
-        state = "deployed" if deployment.created else "unchanged, already"
-        typer.echo(
-            f"{definition.key} v{definition.version} {state} (hash {definition.content_hash[:12]})"
-        )
+        text = _scenarios_for(file, scenarios) if scenarios is not None else None
+        validation = services.processes.validate(source, text)
+        if _show_problems(validation.findings, validation.failed_scenarios):
+            raise _fail(f"{file}: {len(validation.problems())} problem(s)")
+        played = f"; {len(validation.scenario_results)} scenario(s) passed" if text else ""
+        typer.echo(f"{file}: no findings{played}")
+
+
+@process_app.command("diff")
+def process_diff(
+    key: Annotated[str, typer.Argument(help="Process key, e.g. ticket_lifecycle")],
+    from_version: Annotated[int, typer.Argument(help="Older version")],
+    to_version: Annotated[int, typer.Argument(help="Newer version")],
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """What changed between two deployed versions (layout changes are not changes)."""
+    with _services() as services:
+        diff = _run(lambda: services.designer.diff(key, from_version, to_version, actor))
+        lines = diff.lines() or [f"{key} v{from_version} → v{to_version}: no changes"]
+        typer.echo("\n".join(lines))
 
 
 @process_app.command("list")
@@ -254,6 +333,48 @@ def process_list() -> None:
                 f"{d.key} v{d.version}  {d.deployed_at:%Y-%m-%d %H:%M} by {d.deployed_by}"
                 f"  {d.comment}"
             )
+
+
+@process_app.command("migrate")
+def process_migrate(
+    key: Annotated[str, typer.Argument(help="Process key, e.g. ticket_lifecycle")],
+    from_version: Annotated[int, typer.Argument(help="Version the tickets are on")],
+    to_version: Annotated[int, typer.Argument(help="Version to move them to")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would move")] = False,
+    tickets: Annotated[
+        list[str] | None, typer.Option("--ticket", help="Only this ticket (repeatable)")
+    ] = None,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """Move waiting tickets to another version of their process (process owners, admins)."""
+    with _services() as services:
+        ids = {d.version: d.id for d in services.processes.versions(key)}
+        missing = [v for v in (from_version, to_version) if v not in ids]
+        if missing:
+            raise _fail(f"NotFound: {key} has no version {missing[0]}")
+        old, new = ids[from_version], ids[to_version]
+        if dry_run:
+            plan = _run(lambda: services.migrations.plan(old, new, actor))
+            wanted = set(tickets or [item.ticket_number for item in plan.items])
+            for item in plan.items:
+                if item.ticket_number in wanted:
+                    where = ", ".join(item.waiting_elements) or "nothing"
+                    verdict = "can move" if item.migratable else f"stays: {item.reason}"
+                    typer.echo(f"{item.ticket_number} (waiting at {where}): {verdict}")
+            typer.echo(
+                f"{key} v{from_version} -> v{to_version}: {len(plan.migratable)} of "
+                f"{len(plan.items)} unfinished ticket(s) can move (dry run, nothing changed)"
+            )
+            return
+        report = _run(lambda: services.migrations.migrate(old, new, actor, tickets or None))
+        for number in report.migrated:
+            typer.echo(f"{number}: moved to v{to_version}")
+        for skipped in report.skipped:
+            typer.echo(f"{skipped.ticket_number}: stays on v{from_version}: {skipped.reason}")
+        typer.echo(
+            f"{key} v{from_version} -> v{to_version}: {len(report.migrated)} moved, "
+            f"{len(report.skipped)} skipped"
+        )
 
 
 def _serve(factory: str, host: str, port: int) -> None:
@@ -417,11 +538,18 @@ def mail_fetch(
 
 @timers_app.command("run")
 def timers_run() -> None:
-    """Fire every BPMN timer that is due (auto-close, follow-up checks)."""
+    """Fire every BPMN timer that is due (auto-close, follow-up checks) and retry the failed
+    service tasks whose next attempt is due."""
     with _services() as services:
         report = services.timers.run_due()
         typer.echo(
             f"advanced {report.advanced}, skipped {report.skipped}, failed {len(report.failed)}"
+            + (
+                f"; retried {report.retried} failed steps: {report.recovered} recovered, "
+                f"{report.incidents} now incidents"
+                if report.retried
+                else ""
+            )
         )
         for instance_id, reason in report.failed:
             typer.secho(f"  instance {instance_id}: {reason}", fg=typer.colors.RED)

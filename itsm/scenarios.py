@@ -8,7 +8,7 @@ the tests to check every path end to end, the benchmark to drive load.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,7 +40,17 @@ class Scenario:
 
 
 def load_scenarios(path: Path) -> dict[str, Scenario]:
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    return parse_scenarios(path.read_text(encoding="utf-8"))
+
+
+def parse_scenarios(text: str) -> dict[str, Scenario]:
+    """The scenarios of a scenario file's text; raises ValueError (json's JSONDecodeError
+    is one) naming what is wrong when it is not a scenario file."""
+    raw = json.loads(text)
+    if not isinstance(raw, dict) or not isinstance(raw.get("scenarios"), list):
+        raise ValueError('a scenario file is a JSON object with a "scenarios" list')
+    for index, each in enumerate(raw["scenarios"]):
+        _check_scenario(index, each)
     default_start = raw.get("default_start", {})
     return {
         each["name"]: Scenario(
@@ -53,6 +63,63 @@ def load_scenarios(path: Path) -> dict[str, Scenario]:
         )
         for each in raw["scenarios"]
     }
+
+
+def _check_scenario(index: int, scenario: Any) -> None:
+    where = f"scenarios[{index}]"
+    if not isinstance(scenario, dict) or not isinstance(scenario.get("name"), str):
+        raise ValueError(f"{where} needs a name")
+    where = f"scenario {scenario['name']}"
+    steps = scenario.get("steps")
+    if not isinstance(steps, list):
+        raise ValueError(f'{where} needs a "steps" list')
+    for number, step in enumerate(steps, start=1):
+        task = step.get("task") if isinstance(step, dict) else None
+        timer = step.get("timer") if isinstance(step, dict) else None
+        if not isinstance(task, str) and not isinstance(timer, str):
+            raise ValueError(f'{where}, step {number}: give a "task" (with "data") or a "timer"')
+        if task is not None and not isinstance(step.get("data", {}), dict):
+            raise ValueError(f'{where}, step {number}: "data" is an object of form fields')
+    for part in ("start", "service_results", "expect"):
+        if not isinstance(scenario.get(part, {}), dict):
+            raise ValueError(f'{where}: "{part}" is an object')
+    expect = scenario.get("expect", {})
+    lists = all(isinstance(expect.get(part, []), list) for part in ("visited", "not_visited"))
+    if not lists or not isinstance(expect.get("data", {}), dict):
+        raise ValueError(f'{where}: expect has lists "visited", "not_visited" and object "data"')
+
+
+def scenario_process(text: str) -> str | None:
+    """The process key a scenario file says it is for (its ``process``), if any."""
+    raw = json.loads(text)
+    process = raw.get("process") if isinstance(raw, dict) else None
+    return str(process) if process else None
+
+
+def unmet_expectations(
+    scenario: Scenario, passed: Sequence[str], completed: bool, data: Mapping[str, Any]
+) -> list[str]:
+    """What of the scenario's ``expect`` the run missed: the end event reached, the elements
+    visited and not visited (``passed``: ids of the elements the instance completed) and
+    values in the final process data."""
+    expect = scenario.expect
+    problems = []
+    end_event = expect.get("end_event")
+    if end_event and not (completed and end_event in passed):
+        where = "ended elsewhere" if completed else "has not ended"
+        problems.append(f"expected to end at {end_event}, but the process {where}")
+    missed = [each for each in expect.get("visited", []) if each not in passed]
+    if missed:
+        problems.append("never visited " + ", ".join(missed))
+    wrong = [each for each in expect.get("not_visited", []) if each in passed]
+    if wrong:
+        problems.append("visited " + ", ".join(wrong) + ", which it must not")
+    for name, wanted in expect.get("data", {}).items():
+        if name not in data:
+            problems.append(f"process data has no {name} (expected {wanted!r})")
+        elif data[name] != wanted:
+            problems.append(f"process data {name} is {data[name]!r}, expected {wanted!r}")
+    return problems
 
 
 def ticket_command(
@@ -106,8 +173,11 @@ class ScenarioPlayer:
         until: datetime | None = None,
         data_for: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
         max_steps: int | None = None,
+        playback: Playback | None = None,
     ) -> Playback:
-        playback = Playback(ticket_number)
+        """``playback`` (given) counts the steps as they complete, so a caller still knows
+        how far it got when a step raises."""
+        playback = playback or Playback(ticket_number)
         for step in scenario.steps[:max_steps]:
             if "timer" in step:
                 due = self._next_timer_at(ticket_number)

@@ -60,6 +60,19 @@ class Settings(BaseSettings):
         default=None, description="HTTP endpoint accepting {to, text, id} JSON; no SMS if unset"
     )
     sms_gateway_token: str | None = Field(default=None, description="Bearer token for it")
+    service_task_retries: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Automatic retries of a failed service task (backing off exponentially) "
+        "before the instance becomes an incident for an admin or the lead; 0: at once",
+    )
+    service_task_backoff_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="Wait before the first retry of a failed service task; each further "
+        "retry waits twice as long (retries run with the engine_timers flow, every minute)",
+    )
     outbox_max_attempts: int = Field(
         default=8, gt=0, description="Delivery attempts before a notification is marked failed"
     )
@@ -68,6 +81,12 @@ class Settings(BaseSettings):
     )
     max_email_bytes: int = Field(
         default=30_000_000, gt=0, description="Largest inbound e-mail accepted, in bytes"
+    )
+    max_api_body_bytes: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="Largest HTTP API request body (tickets, comments, webhooks), in bytes; "
+        "larger ones are refused with 413 before they are read in full",
     )
     email_tickets_per_sender_per_hour: int = Field(
         default=20, gt=0, description="New tickets one sender may open by e-mail per hour"

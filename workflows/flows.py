@@ -41,14 +41,29 @@ def sla_monitor() -> dict[str, Any]:
 @task(retries=2, retry_delay_seconds=5)
 def advance_due_timers() -> dict[str, Any]:
     report = desk().timers.run_due()
-    return {"advanced": report.advanced, "skipped": report.skipped, "failed": report.failed}
+    return {
+        "advanced": report.advanced,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "retried": report.retried,
+        "recovered": report.recovered,
+        "incidents": report.incidents,
+    }
 
 
-@flow(name="engine_timers", description="Fire due BPMN timers: auto-close, follow-up checks.")
+@flow(
+    name="engine_timers",
+    description="Fire due BPMN timers (auto-close, follow-up checks); retry failed service tasks.",
+)
 def engine_timers() -> dict[str, Any]:
     result = advance_due_timers()
     for instance_id, reason in result["failed"]:
         get_run_logger().error("instance %s could not advance: %s", instance_id, reason)
+    if result["incidents"]:
+        get_run_logger().warning(
+            "%s failed service task(s) used up their retries: see the Incidents page",
+            result["incidents"],
+        )
     return result
 
 

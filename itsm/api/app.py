@@ -8,12 +8,17 @@ another client is "not found".
 import hashlib
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from itsm.api.schemas import (
     AlertOutcomeOut,
@@ -41,7 +46,6 @@ from itsm.domain.tickets import Ticket
 from itsm.services.api_access import ApiCaller
 from itsm.services.intake import IdempotencyClaim
 
-MAX_BODY_BYTES = 1_000_000
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem},
     404: {"model": Problem},
@@ -49,6 +53,82 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem},
     422: {"model": Problem},
 }
+
+
+class BodySizeLimit:
+    """Refuses a request body over ``max_bytes`` with 413 before any route reads it: by its
+    Content-Length, or — sent in chunks without one — as soon as the bytes received pass the
+    limit. Nothing ever buffers or parses more than the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> str:
+        return f"body larger than {self.max_bytes} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await JSONResponse({"detail": self._too_large()}, 413)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Raised inside the route's body read: answered as any HTTPException.
+                    raise HTTPException(413, self._too_large())
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class TextRoute(APIRoute):
+    """The API's routes: text containing NUL characters — in the path, the query or
+    anywhere in a JSON body (as ``\\u0000``) — is refused with 422 before a route runs.
+    No one writes it on purpose, and PostgreSQL cannot store it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def refuse_nul(request: Request) -> Response:
+            where = await _where_nul(request)
+            if where:
+                return JSONResponse({"detail": f"{where} must not contain NUL characters"}, 422)
+            return await handler(request)
+
+        return refuse_nul
+
+
+async def _where_nul(request: Request) -> str | None:
+    if any("\0" in value for value in request.path_params.values()):
+        return "the path"
+    if any("\0" in key or "\0" in value for key, value in request.query_params.multi_items()):
+        return "the query"
+    body = await request.body()  # bounded by BodySizeLimit; kept for the route
+    if b"\\u0000" not in body:
+        return None
+    try:
+        pending = [json.loads(body)]
+    except (ValueError, RecursionError):
+        return None  # not JSON (or too deep): the route refuses it with its own reason
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and "\0" in value:
+            return "text"
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return None
 
 
 def _status_for(error: ItsmError) -> int:
@@ -72,15 +152,15 @@ def create_api(services: Services) -> FastAPI:
         description="Tickets for client integrations. Authenticate with "
         "`Authorization: Bearer <token>` (`itsm token create`).",
     )
+    api.router.route_class = TextRoute
 
-    @api.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, 413)
-        return await call_next(request)
+    api.add_middleware(BodySizeLimit, max_bytes=services.settings.max_api_body_bytes)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if isinstance(error.__cause__, RecursionError):  # json.loads gave up on the nesting
+            return JSONResponse({"detail": "JSON nested too deeply"}, 400)
+        return await http_exception_handler(request, error)
 
     @api.exception_handler(ItsmError)
     async def core_error(_: Request, error: ItsmError) -> JSONResponse:

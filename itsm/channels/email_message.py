@@ -2,29 +2,47 @@
 
 Pure: no database, no clock. Malformed MIME, unknown or wrong charsets and broken encoded
 words never raise; text that cannot be decoded is replaced, not lost.
+
+Bounded: a message of more than ``MAX_PARTS`` MIME parts or nested deeper than
+``MAX_DEPTH`` is refused while it is being parsed (the standard parser's work grows with
+both, quadratically with depth); the bytes are fed to the parser in chunks; a base64 body
+too large to be kept is cut out before parsing and only its name is reported, so refusing
+it costs no more memory than the rest of the message.
 """
 
 from __future__ import annotations
 
+import base64
 import codecs
 import hashlib
 import re
+import secrets
+from dataclasses import dataclass
 from email import policy
+from email.feedparser import BytesFeedParser
 from email.header import decode_header, make_header
-from email.message import Message
-from email.parser import BytesParser
+from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
+from typing import Any
 
 from itsm.domain.inbound_email import EmailAttachment, ParsedEmail, Rejected
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_PARTS",
     "EmailAttachment",
     "ParsedEmail",
     "Rejected",
     "html_to_text",
     "parse_email",
 ]
+
+MAX_PARTS = 500
+"""MIME parts (containers and leaves) one message may have; ordinary mail has a handful."""
+MAX_DEPTH = 20
+"""How deep multiparts and attached messages may nest inside one another."""
+_FEED_CHUNK = 64 * 1024
 
 
 # Charset aliases Python does not know, or knows under another name.
@@ -319,8 +337,21 @@ def _walk(message: Message) -> list[Message]:
         return [message]
 
 
+def _least_decoded_size(part: Message) -> int:
+    """A lower bound of the part's decoded size, from its encoded payload, decoding nothing."""
+    raw = part.get_payload()
+    if not isinstance(raw, str):
+        return 0
+    encoding = _header(part, "Content-Transfer-Encoding").lower()
+    if encoding == "base64":
+        return len(raw) * 7 // 10  # 3 bytes per 4 characters, less line breaks
+    if encoding == "quoted-printable":
+        return len(raw) // 3
+    return len(raw)
+
+
 def _bodies_and_attachments(
-    message: Message, max_attachment_bytes: int
+    message: Message, max_attachment_bytes: int, max_part_bytes: int, cut_mark: bytes
 ) -> tuple[str, list[EmailAttachment], list[str]]:
     plain: list[str] = []
     html: list[str] = []
@@ -339,16 +370,23 @@ def _bodies_and_attachments(
             continue
         is_text = ctype in ("text/plain", "text/html")
         if is_text and disposition != "attachment" and name is None:
+            if _payload_bytes(part).startswith(cut_mark):
+                skipped.append(f"{ctype} body")
+                continue
             text = _part_text(part)
             (plain if ctype == "text/plain" else html).append(text)
             continue
         if ctype in ("message/delivery-status", "message/rfc822-headers", "text/rfc822-headers"):
             continue
+        shown = name or f"attachment-{len(attachments) + 1}"
+        budget = min(max_part_bytes, max_attachment_bytes - total)
+        if _least_decoded_size(part) > budget:
+            skipped.append(shown)  # cannot be kept: not even decoded
+            continue
         data = _payload_bytes(part)
         if not data:
             continue
-        shown = name or f"attachment-{len(attachments) + 1}"
-        if total + len(data) > max_attachment_bytes:
+        if data.startswith(cut_mark) or len(data) > budget:
             skipped.append(shown)
             continue
         total += len(data)
@@ -433,28 +471,170 @@ def _from(message: Message) -> tuple[str, str]:
 
 
 def parse_email(
-    raw: bytes, *, max_bytes: int, max_attachment_bytes: int | None = None
+    raw: bytes,
+    *,
+    max_bytes: int,
+    max_attachment_bytes: int | None = None,
+    max_part_bytes: int | None = None,
+    max_parts: int = MAX_PARTS,
+    max_depth: int = MAX_DEPTH,
 ) -> ParsedEmail | Rejected:
     """One message as plain values, or Rejected when it cannot be a message at all.
 
     ``max_attachment_bytes`` caps the total of a message's attachments (default: max_bytes);
-    attachments beyond it are listed in ``skipped_attachments`` and not kept. Never raises:
-    input that defeats every fallback is Rejected, so the caller can still keep the bytes.
+    ``max_part_bytes`` caps one attachment (default: the total). Attachments beyond them are
+    listed in ``skipped_attachments`` and not kept; a base64 body larger than either is cut
+    out before parsing. More than ``max_parts`` MIME parts, or nesting deeper than
+    ``max_depth``, is Rejected. Never raises: input that defeats every fallback is Rejected,
+    so the caller can still keep the bytes.
     """
+    total = max_bytes if max_attachment_bytes is None else max_attachment_bytes
+    limits = _Limits(
+        max_bytes=max_bytes,
+        max_attachment_bytes=total,
+        max_part_bytes=total if max_part_bytes is None else min(max_part_bytes, total),
+        max_parts=max_parts,
+        max_depth=max_depth,
+    )
     try:
-        return _parse(raw, max_bytes=max_bytes, max_attachment_bytes=max_attachment_bytes)
+        return _parse(raw, limits)
+    except _TooComplex as err:
+        return Rejected(str(err))
     except Exception as err:  # the promise to the intake: a reason, never a traceback
         return Rejected(f"unparseable message ({type(err).__name__})")
 
 
-def _parse(
-    raw: bytes, *, max_bytes: int, max_attachment_bytes: int | None
-) -> ParsedEmail | Rejected:
-    if not raw or not raw.strip():
+@dataclass(frozen=True)
+class _Limits:
+    max_bytes: int
+    max_attachment_bytes: int
+    max_part_bytes: int
+    max_parts: int
+    max_depth: int
+
+
+class _TooComplex(Exception):
+    """The message has more MIME parts, or deeper nesting, than the limits allow."""
+
+
+class _BoundedMessage(EmailMessage):
+    """A part that knows its depth; the parser attaches every sub-part through ``attach``."""
+
+    depth = 0
+    max_depth = MAX_DEPTH
+
+    def attach(self, payload: Any) -> None:
+        depth = self.depth + 1
+        if depth > self.max_depth:
+            raise _TooComplex(f"MIME parts nested deeper than {self.max_depth} levels")
+        if isinstance(payload, _BoundedMessage):
+            payload.depth = depth
+        super().attach(payload)
+
+
+def _parse_bounded(raw: bytes, limits: _Limits) -> Message:
+    """The standard parser, fed in chunks, stopping at the first part beyond the limits."""
+    parts = 0
+
+    def new_part(policy: policy.Policy = policy.default) -> _BoundedMessage:
+        nonlocal parts
+        parts += 1
+        if parts > limits.max_parts:
+            raise _TooComplex(f"more than {limits.max_parts} MIME parts")
+        part = _BoundedMessage(policy=policy)
+        part.max_depth = limits.max_depth
+        return part
+
+    # Through the policy, not ``_factory``: the parser would call a factory once to probe it.
+    parser = BytesFeedParser(policy=policy.default.clone(message_factory=new_part))
+    view = memoryview(raw)
+    for start in range(0, len(raw), _FEED_CHUNK):
+        parser.feed(bytes(view[start : start + _FEED_CHUNK]))
+    message: Message = parser.close()
+    return message
+
+
+_BASE64_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2}\r?")
+_BASE64_HEADER = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*base64[ \t]*\r?$")
+_HEADER_WINDOW = 16 * 1024
+
+
+def _cut_large_base64(raw: bytes, max_decoded: int) -> tuple[bytes, bytes]:
+    """``raw`` with every base64 body that decodes to more than ``max_decoded`` bytes
+    replaced by a one-line marker, and the marker's decoded form (unguessable per call)."""
+    mark = b"\0itsm-cut-" + secrets.token_hex(8).encode() + b"\0"
+    min_run = max_decoded * 4 // 3
+    if len(raw) <= min_run:
+        return raw, mark  # nothing that long can be in it
+    replacement = base64.b64encode(mark) + b"\r\n"
+    pieces: list[bytes | memoryview] = []
+    view = memoryview(raw)
+    kept_from = 0
+    run_start = -1
+    position = 0
+    size = len(raw)
+    while position < size:
+        end = raw.find(b"\n", position)
+        end = size if end < 0 else end
+        if _BASE64_LINE.fullmatch(raw, position, end):
+            if run_start < 0:
+                run_start = position
+        else:
+            if run_start >= 0:
+                kept_from = _cut(
+                    raw, view, pieces, kept_from, run_start, position, min_run, replacement
+                )
+            run_start = -1
+        position = end + 1
+    if run_start >= 0:
+        kept_from = _cut(raw, view, pieces, kept_from, run_start, size, min_run, replacement)
+    if not pieces:
+        return raw, mark
+    pieces.append(view[kept_from:])
+    return b"".join(pieces), mark
+
+
+def _cut(
+    raw: bytes,
+    view: memoryview,
+    pieces: list[bytes | memoryview],
+    kept_from: int,
+    start: int,
+    stop: int,
+    min_run: int,
+    replacement: bytes,
+) -> int:
+    """Cut raw[start:stop] (a run of base64 lines) if it is long enough and is the whole
+    body of a part declared base64; return where the kept bytes continue."""
+    if stop - start <= min_run:
+        return kept_from
+    head_start = max(0, start - _HEADER_WINDOW)
+    blank = max(raw.rfind(b"\n\n", head_start, start), raw.rfind(b"\n\r\n", head_start, start))
+    if blank < 0 or raw[blank:start].strip(b"\r\n"):
+        return kept_from  # the run does not start the body
+    # The part's own header block: after the previous blank line or boundary line.
+    head_start = max(
+        head_start,
+        raw.rfind(b"\n\n", head_start, blank),
+        raw.rfind(b"\n\r\n", head_start, blank),
+        raw.rfind(b"\n--", head_start, blank),
+    )
+    if not _BASE64_HEADER.search(raw, head_start, blank + 1):
+        return kept_from
+    pieces.append(view[kept_from:start])
+    pieces.append(replacement)
+    return stop
+
+
+def _parse(raw: bytes, limits: _Limits) -> ParsedEmail | Rejected:
+    if not raw or raw.isspace():  # not raw.strip(): that would copy the whole message
         return Rejected("empty message")
+    max_bytes = limits.max_bytes
     if len(raw) > max_bytes:
         return Rejected(f"message of {len(raw)} bytes is larger than the limit of {max_bytes}")
-    message: Message = BytesParser(policy=policy.default).parsebytes(raw)
+    cut, cut_mark = _cut_large_base64(raw, limits.max_part_bytes)
+    message = _parse_bounded(cut, limits)
+    del cut
     from_address, from_name = _from(message)
     if not from_address:
         return Rejected("no From address")
@@ -466,8 +646,9 @@ def _parse(
     in_reply_to = in_reply_to_list[0] if in_reply_to_list else None
     references = _id_list(_raw_header(message, "References"))
     subject = _header(message, "Subject")
-    limit = max_bytes if max_attachment_bytes is None else max_attachment_bytes
-    body, attachments, skipped = _bodies_and_attachments(message, limit)
+    body, attachments, skipped = _bodies_and_attachments(
+        message, limits.max_attachment_bytes, limits.max_part_bytes, cut_mark
+    )
     reason = _automatic_reason(message, from_address, subject)
     return ParsedEmail(
         message_id=message_id,

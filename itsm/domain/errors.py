@@ -44,7 +44,21 @@ class ValidationFailed(ItsmError):
 
 
 class InvalidProcess(ItsmError):
-    """A BPMN/DMN model cannot be parsed or deployed; the message says what to fix."""
+    """A BPMN/DMN model cannot be parsed or deployed; the message says what to fix.
+
+    A refused deployment also carries each reason on its own: ``findings`` (what the model
+    check found) and ``failed_scenarios`` (the scenarios that did not pass)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        findings: Iterable[object] = (),
+        failed_scenarios: Iterable[object] = (),
+    ) -> None:
+        super().__init__(message)
+        self.findings: tuple[object, ...] = tuple(findings)
+        self.failed_scenarios: tuple[object, ...] = tuple(failed_scenarios)
 
 
 class ProcessFailed(ItsmError):

@@ -20,11 +20,50 @@ class ProcessDefinition:
     deployed_by: str
     deployed_at: datetime
     comment: str
+    scenarios_json: str | None = None
+    """The scenario file this version passed when it was deployed (None: deployed without)."""
+
+
+@dataclass(frozen=True)
+class ProcessDraft:
+    """A model being edited in the designer: saved, not deployed; one per process key.
+    ``version`` counts saves (optimistic locking: a save names the version it edited)."""
+
+    id: int
+    key: str
+    bpmn_xml: str
+    dmn_xml: dict[str, str]
+    forms: dict[str, dict[str, Any]]
+    scenarios_json: str | None
+    saved_by: str
+    saved_at: datetime
+    based_on_definition_id: int | None
+    version: int
 
 
 class InstanceStatus(StrEnum):
     RUNNING = "running"
+    FAILING = "failing"
+    """An automatic step failed; the timers' run tries it again at ``next_retry_at``."""
+    INCIDENT = "incident"
+    """An automatic step failed for good; it waits for an admin or the lead (retry or skip)."""
     COMPLETED = "completed"
+
+    @property
+    def is_failed(self) -> bool:
+        return self in (InstanceStatus.FAILING, InstanceStatus.INCIDENT)
+
+
+@dataclass(frozen=True)
+class InstanceFailure:
+    """Where a failing instance stands: the element it waits at, the last error, how many
+    attempts failed and when the next automatic one runs (None: an incident)."""
+
+    element_id: str
+    error: str
+    attempts: int
+    failed_since: datetime
+    next_retry_at: datetime | None = None
 
 
 @dataclass
@@ -38,6 +77,7 @@ class ProcessInstance:
     started_at: datetime
     updated_at: datetime
     version: int
+    failure: InstanceFailure | None = None
 
 
 CLIENT_GROUPS = ("requester", "coordinator")

@@ -22,7 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from itsm.domain.errors import ConflictError, ItsmError, ProcessFailed
-from itsm.engine import sandbox
+from itsm.engine import migration, positions, sandbox
 from itsm.engine.loader import (
     HUMAN_TASK_TYPES,
     ParsedProcess,
@@ -32,9 +32,13 @@ from itsm.engine.loader import (
 )
 from itsm.engine.serialization import StateSerializer
 from itsm.services.ports import (
+    CatchEvent,
     Clock,
+    ElementFailure,
     EngineRun,
+    InstancePath,
     JsonDict,
+    MigrationCheck,
     PassedElement,
     ProcessModel,
     ProcessSource,
@@ -42,6 +46,10 @@ from itsm.services.ports import (
     StepObserver,
     WaitingTask,
 )
+
+# Elements that only do something (a call, a computation, a table lookup): skipping one leaves
+# its result unset. A gateway or an event decides the path and cannot be skipped.
+_SKIPPABLE_KINDS = frozenset({"ServiceTask", "ScriptTask", "BusinessRuleTask"})
 
 
 class _SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
@@ -72,12 +80,20 @@ class _ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         return json.dumps(self._invoke(operation_name, parameters))
 
 
+MAX_ELEMENTS_PER_RUN = 500
+"""Elements one engine run may pass before it is taken for an endless loop (one run of the
+lifecycle passes at most about 40). SpiffWorkflow itself gives up on such a loop silently
+after about 1000, leaving an instance that neither waits nor ends."""
+
+
 class _StepRecorder:
     """Collects the BPMN elements a run passes and tells the observer before each one runs,
     so whatever a service task records appears after the step that caused it."""
 
     def __init__(self, observe: StepObserver | None) -> None:
         self.passed: list[PassedElement] = []
+        self.current: Any = None
+        """The task last handed to the engine to run (the one that raised, on a failure)."""
         self._observe = observe
 
     @property
@@ -85,7 +101,17 @@ class _StepRecorder:
         return self.passed[-1].element_id if self.passed else "?"
 
     def __call__(self, task: Any) -> None:
+        self.current = task
         spec = task.task_spec
+        if len(self.passed) >= MAX_ELEMENTS_PER_RUN:
+            # A loop with no wait state would keep the worker forever: stop it here and let
+            # the element fail like any other (an incident, which an admin can skip).
+            task.error()
+            raise ProcessFailed(
+                str(spec.bpmn_id or spec.name),
+                f"the process passed {MAX_ELEMENTS_PER_RUN} elements without waiting for a "
+                "person, a timer or a message: a loop without a wait state?",
+            )
         if spec.bpmn_id is not None:
             element = PassedElement(
                 spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__
@@ -177,15 +203,101 @@ class SpiffProcessEngine:
         _guarded(lambda: workflow.event_manager.catch(event, internal=False), lambda: message)
         return self._run_to_wait(workflow, _StepRecorder(observe))
 
+    def retry_failed(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
+    ) -> EngineRun:
+        workflow = self._restore(source, content_hash, state, invoke)
+        for task in _failed_tasks(workflow):
+            # Back to where it stood just before it ran: its data is what it inherited (a
+            # service task writes its result only on success), so running it again is the
+            # same call with the same parameters.
+            task._set_state(TaskState.READY)
+        return self._run_to_wait(workflow, _StepRecorder(observe))
+
+    def skip_failed(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
+    ) -> EngineRun:
+        workflow = self._restore(source, content_hash, state, invoke)
+        for task in _failed_tasks(workflow):
+            spec = task.task_spec
+            kind = type(spec).__name__
+            if kind not in _SKIPPABLE_KINDS:
+                raise ConflictError(
+                    f"'{spec.bpmn_name or spec.bpmn_id}' is a {kind}: it decides what comes "
+                    "next, so it cannot be skipped; fix the model and retry"
+                )
+            result_variable = getattr(spec, "result_variable", None)
+            if result_variable:
+                task.data[result_variable] = None  # "no result", for the model to test
+            element_id = str(spec.bpmn_id)
+            _guarded(task.complete, lambda: element_id)  # noqa: B023 (called right here)
+        return self._run_to_wait(workflow, _StepRecorder(observe))
+
     def set_variables(
         self, source: ProcessSource, content_hash: str, state: str, variables: JsonDict
     ) -> str:
         workflow = self._restore(source, content_hash, state, _no_service_calls)
         # A task inherits its parent's data when it becomes ready, and every task that can
         # still run descends from an unfinished one: setting them all reaches the future.
-        for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+        # A failed task (ERROR) runs again with its own data on retry, so it is set too.
+        for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK | TaskState.ERROR):
             task.data.update(variables)
         return str(self._states.dump(workflow))
+
+    # Versions (itsm.engine.migration, itsm.engine.positions): nothing here runs a step.
+
+    def migration_check(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        target: ProcessSource,
+        target_hash: str,
+    ) -> MigrationCheck:
+        workflow = self._restore(source, content_hash, state, _no_service_calls)
+        return migration.check(workflow, self._specs.get(target, target_hash))
+
+    def migrate(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        target: ProcessSource,
+        target_hash: str,
+    ) -> EngineRun:
+        workflow = self._restore(source, content_hash, state, _no_service_calls)
+        migration.move(workflow, self._specs.get(target, target_hash))
+        # Loaded back on the new version: what is stored is what the next step will read.
+        moved = self._restore(target, target_hash, self._states.dump(workflow), _no_service_calls)
+        last = moved.last_task
+        return EngineRun(
+            state=self._states.dump(moved),
+            waiting_tasks=tuple(
+                _waiting_task(t)
+                for t in moved.get_tasks(state=TaskState.READY)
+                if isinstance(t.task_spec, HUMAN_TASK_TYPES)
+            ),
+            passed=(),
+            next_timer_at=_next_timer_at(moved.event_manager.tasks.values()),
+            completed=bool(moved.completed),
+            data=dict(last.data) if last is not None else {},
+        )
+
+    def instance_path(self, source: ProcessSource, content_hash: str, state: str) -> InstancePath:
+        return positions.path(self._restore(source, content_hash, state, _no_service_calls))
+
+    def catch_events(self, source: ProcessSource, content_hash: str) -> tuple[CatchEvent, ...]:
+        return positions.catch_events(self._specs.get(source, content_hash).spec)
 
     def _restore(
         self, source: ProcessSource, content_hash: str, state: str, invoke: ServiceInvoker
@@ -198,11 +310,13 @@ class SpiffProcessEngine:
     def _run_to_wait(self, workflow: Any, recorder: _StepRecorder) -> EngineRun:
         # Timers that are already due (a replayed history, a late timer run) fire now, so
         # keep stepping until nothing automatic is left.
-        while True:
-            _guarded(
-                lambda: workflow.do_engine_steps(will_complete_task=recorder),
-                lambda: recorder.running,
-            )
+        failure: ElementFailure | None = None
+        while failure is None:
+            try:
+                workflow.do_engine_steps(will_complete_task=recorder)
+            except Exception as err:
+                failure = _contained(err, recorder)
+                break
             if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
                 break
         waiting = tuple(
@@ -216,8 +330,9 @@ class SpiffProcessEngine:
             waiting_tasks=waiting,
             passed=tuple(recorder.passed),
             next_timer_at=_next_timer_at(workflow.event_manager.tasks.values()),
-            completed=bool(workflow.completed),
+            completed=bool(workflow.completed) and failure is None,
             data=dict(last.data) if last is not None else {},
+            failure=failure,
         )
 
 
@@ -232,21 +347,57 @@ def _guarded(step: Any, running: Callable[[], str]) -> None:
     """
     try:
         step()
-    except SpiffWorkflowException as err:
-        cause = getattr(err, "exception", None) or err.__cause__
+    except Exception as err:
+        raise _domain_error(err, running) from err
+
+
+def _domain_error(err: Exception, running: Callable[[], str]) -> ItsmError:
+    if isinstance(err, SpiffWorkflowException):
+        cause = getattr(err, "exception", None) or err.__cause__ or err.__context__
         if isinstance(cause, ConflictError):
-            raise cause from err
+            return cause
         element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or running()
-        reason = str(cause) if isinstance(cause, ItsmError) else str(err)
-        raise ProcessFailed(element, reason) from err
-    except ConflictError:
-        raise
-    except ProcessFailed:
-        raise
-    except ItsmError as err:
-        raise ProcessFailed(running(), str(err)) from err
-    except Exception as err:  # a bug in a service-task function must not look like success
-        raise ProcessFailed(running(), f"{type(err).__name__}: {err}") from err
+        return ProcessFailed(element, _reason(err))
+    if isinstance(err, ConflictError | ProcessFailed):
+        return err
+    # A bug in a service-task function must not look like success either.
+    return ProcessFailed(running(), _reason(err))
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, SpiffWorkflowException):
+        cause = getattr(err, "exception", None) or err.__cause__ or err.__context__
+        return str(cause) if isinstance(cause, ItsmError) else str(err)
+    if isinstance(err, ItsmError):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
+
+
+def _contained(err: Exception, recorder: _StepRecorder) -> ElementFailure:
+    """The failure of the element being run, when the engine left it in ERROR (so it can be
+    run again or skipped later); anything else is raised as before, and the step rolls back.
+    """
+    error = _domain_error(err, lambda: recorder.running)
+    task = recorder.current
+    if isinstance(error, ConflictError) or task is None or task.state != TaskState.ERROR:
+        raise error from err
+    spec = task.task_spec
+    element_id = str(spec.bpmn_id or spec.name)
+    if recorder.passed and recorder.passed[-1].element_id == element_id:
+        recorder.passed.pop()  # it was about to run, but it did not pass
+    return ElementFailure(
+        element_id=element_id,
+        name=str(spec.bpmn_name or element_id),
+        kind=type(spec).__name__,
+        reason=_reason(err),
+    )
+
+
+def _failed_tasks(workflow: Any) -> list[Any]:
+    failed = workflow.get_tasks(state=TaskState.ERROR)
+    if not failed:
+        raise ConflictError("no step of this process is failing any more")
+    return list(failed)
 
 
 def _open_user_task(workflow: Any, task_id: str) -> Any:

@@ -127,8 +127,8 @@ class Collaboration:
             row = uow.attachments.get(attachment_id)
             person: Person = uow.directory.person_by_username(actor)
             ticket: Ticket = uow.tickets.get(row["ticket_id"])
-            ensure_can_see_ticket(person, ticket)
-            if row["internal"] and person.client_id is not None:
+            if not _may_see(person, ticket) or (row["internal"] and person.client_id is not None):
+                # The answer an unknown id gets: not the number of the ticket it belongs to.
                 raise NotFound(f"attachment {attachment_id} not found")
         return Download(row["display_name"], self._blobs.get(row["sha256"]))
 
@@ -143,3 +143,11 @@ class Collaboration:
     def _check_internal(person: Person, internal: bool) -> None:
         if internal and person.client_id is not None:
             raise PermissionDenied("internal notes are for the service desk only")
+
+
+def _may_see(person: Person, ticket: Ticket) -> bool:
+    try:
+        ensure_can_see_ticket(person, ticket)
+    except NotFound:
+        return False
+    return True

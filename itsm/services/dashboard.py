@@ -51,6 +51,8 @@ class DashboardData:
     packages: tuple[PackageFacts, ...] = ()
     """The hour packages of the one chosen client as of the range's end (empty when several
     clients are chosen: packages are bought per client and make no sense summed)."""
+    incidents: int = 0
+    """The chosen clients' tickets whose process is in an incident right now."""
 
 
 class ManagerDashboard:
@@ -90,6 +92,7 @@ class ManagerDashboard:
                 if len(clients) == 1
                 else ()
             )
+            incidents = uow.processes.incident_count(client_ids=[client.id for client in clients])
             alarms = tuple(
                 alarm
                 for alarm in uow.sla.fired_alarms(since=whole.start, limit=2000)
@@ -116,6 +119,7 @@ class ManagerDashboard:
             alarms=alarms,
             clients=tuple(clients),
             packages=packages,
+            incidents=incidents,
         )
 
     def clients(self, actor: str) -> list[Client]:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from itsm.domain.errors import ItsmError
+from itsm.faults import fault_point
 from itsm.services.ports import Clock, UnitOfWorkFactory
 
 
@@ -97,8 +98,11 @@ class OutboxDelivery:
                 now=now, until=now + self._lease, worker=worker, limit=limit
             )
             uow.commit()
+        fault_point("delivery.after_lease")
         for message in batch:
             error = self._send(message)
+            if error is None:
+                fault_point("delivery.after_send")  # sent, not yet marked: resent later
             with self._uow() as uow:
                 now = self._clock.now()
                 if error is None:

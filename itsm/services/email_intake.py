@@ -18,6 +18,7 @@ from itsm.domain.directory import Person
 from itsm.domain.errors import ConflictError, ItsmError, NotFound
 from itsm.domain.inbound_email import DuplicateMessage, EmailAttachment, ParsedEmail, Rejected
 from itsm.domain.tickets import Category, Channel, Ticket
+from itsm.faults import fault_point
 from itsm.services.closed_ticket_replies import tell_about_reply_after_close
 from itsm.services.collaboration import BlobStore, safe_display_name
 from itsm.services.intake import IntakeService
@@ -107,6 +108,7 @@ class EmailIntake:
         if isinstance(parsed, Rejected):
             return self._reject(raw, parsed.reason, received_via)
         digest = self._blobs.put(raw)
+        fault_point("email.parsed")  # parsed and kept as a blob, nothing recorded yet
         try:
             return self._handle(parsed, digest, received_via)
         except DuplicateMessage as err:
@@ -380,7 +382,7 @@ class EmailIntake:
 
     def _reject(self, raw: bytes, reason: str, via: str) -> InboundResult:
         """Not a message at all. Kept (when not oversized) so nobody's mail silently vanishes."""
-        if not raw.strip() or "larger than the limit" in reason:
+        if "larger than the limit" in reason or not raw or raw.isspace():  # strip() copies
             return InboundResult("rejected", None, reason)
         message_id = f"sha256-{hashlib.sha256(raw).hexdigest()}@itsm.invalid"
         stub = ParsedEmail(

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
 
 from itsm.domain.errors import FieldError, ValidationFailed
 
@@ -70,3 +71,29 @@ def process_variables(schema: dict[str, Any] | None, data: dict[str, Any]) -> di
 def ticket_fields(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
     names = set((schema or {}).get("x-ticket-fields", [])) & TICKET_FIELDS
     return {name: data[name] for name in names if data.get(name)}
+
+
+def schema_problems(schema: Any) -> list[str]:
+    """What keeps ``schema`` from being a task form the renderer and validation can use."""
+    if not isinstance(schema, dict):
+        return ["a form must be a JSON object"]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as err:
+        where = "/".join(str(part) for part in err.absolute_path)
+        return [f"not a valid JSON schema{f' at {where}' if where else ''}: {err.message}"]
+    if schema.get("type") != "object":
+        return ['a form\'s schema must have "type": "object"']
+    properties = schema.get("properties", {})
+    if not all(isinstance(prop, dict) for prop in properties.values()):
+        return ["every property must be an object describing one field"]
+    problems = []
+    for hint in ("x-order", "required", "x-process-variables", "x-ticket-fields"):
+        names = schema.get(hint, [])
+        if not isinstance(names, list):
+            problems.append(f"{hint} must be a list of field names")
+            continue
+        unknown = [str(name) for name in names if name not in properties]
+        if unknown:
+            problems.append(f"{hint} names fields that are not in properties: {', '.join(unknown)}")
+    return problems

@@ -38,6 +38,9 @@ class OpenTask:
 class Completion:
     ticket_number: str
     next_tasks: list[HumanTask]
+    held_up: str | None = None
+    """The name of the automatic step that failed after the completion was saved (it is
+    retried or became an incident for the admins and the lead), else None."""
 
 
 class HumanTaskService(InstanceMover):
@@ -73,11 +76,12 @@ class HumanTaskService(InstanceMover):
         """The task, its ticket and its form, for a task page."""
         with self._uow(read_only=True) as uow:
             task: HumanTask = uow.tasks.get(task_id)
-            ensure_can_see_task(uow.directory.person_by_username(actor), task)
+            ticket: Ticket = uow.tickets.get(task.ticket_id)
+            ensure_can_see_task(uow.directory.person_by_username(actor), task, ticket)
             instance = uow.processes.instance(task.instance_id)
             definition = self._processes.definition(instance.definition_id, uow)
             form = definition.forms.get(task.form_key) if task.form_key else None
-            return OpenTask(task, uow.tickets.get(task.ticket_id), form)
+            return OpenTask(task, ticket, form)
 
     def task(self, task_id: str, actor: str) -> HumanTask:
         with self._uow(read_only=True) as uow:
@@ -205,7 +209,7 @@ class HumanTaskService(InstanceMover):
             step.observer_for(ticket.id),
         )
         open_tasks = step.apply(ticket.id, instance.id, instance.version, run)
-        return Completion(ticket.number, open_tasks)
+        return Completion(ticket.number, open_tasks, run.failure.name if run.failure else None)
 
     @staticmethod
     def _workable(

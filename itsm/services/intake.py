@@ -65,6 +65,7 @@ class IntakeService(InstanceMover):
     def _register(self, uow: UnitOfWork, command: NewTicket, actor: str) -> Ticket:
         step = self._runtime.step(uow, actor)
         client = uow.directory.client_by_code(command.client_code)
+        self._ensure_own_client(uow, actor, command.client_code, client.id)
         requester = self._requester(uow, command, client.id)
         self._ensure_may_report_for(uow, actor, requester)
         site_id = self._site(uow, command, client.id)
@@ -154,6 +155,17 @@ class IntakeService(InstanceMover):
                 ]
             )
         return person
+
+    @staticmethod
+    def _ensure_own_client(uow: UnitOfWork, actor: str, client_code: str, client_id: int) -> None:
+        """Client people report for their own company only, and another company looks
+        nonexistent to them: the answer an unknown code gets, whoever is named as requester
+        (tests/security/test_tenant_isolation.py)."""
+        if actor.startswith("system:"):
+            return  # an integration of ours, for the client the message came in for
+        reporter: Person = uow.directory.person_by_username(actor)
+        if reporter.client_id is not None and reporter.client_id != client_id:
+            raise NotFound(f"client '{client_code}' not found")
 
     @staticmethod
     def _ensure_may_report_for(uow: UnitOfWork, actor: str, requester: Person) -> None:

@@ -9,6 +9,8 @@ from itsm.domain.process import HumanTask
 from itsm.domain.tickets import Ticket
 
 SUPERVISORS = frozenset({Role.SERVICE_DESK_LEAD, Role.ADMIN})
+DESIGNERS = frozenset({Role.PROCESS_OWNER, Role.ADMIN})
+"""Who may edit, check and deploy process models."""
 _CLIENT_GROUPS = frozenset({"requester", "coordinator"})
 
 
@@ -24,8 +26,15 @@ def groups_of(person: Person) -> frozenset[str]:
     return frozenset(ROLE_GROUPS.get(person.role, frozenset()))
 
 
-def ensure_can_see_task(person: Person, task: HumanTask) -> None:
+def ensure_can_see_task(person: Person, task: HumanTask, ticket: Ticket | None = None) -> None:
+    """Client people see their own client's tasks only; a requester, only the tasks waiting
+    for them and (given ``ticket``) those of tickets they reported — as with tickets."""
     if person.client_id is not None and person.client_id != task.client_id:
+        raise NotFound(f"task {task.id} not found")
+    reported = (
+        ticket is not None and ticket.id == task.ticket_id and ticket.requester_id == person.id
+    )
+    if person.role is Role.REQUESTER and task.assignee != person.username and not reported:
         raise NotFound(f"task {task.id} not found")
     provider_outsider = person.client_id is None and person.role not in SUPERVISORS
     if task.candidate_group in _CLIENT_GROUPS and provider_outsider:
@@ -45,4 +54,12 @@ def ensure_can_work(person: Person, task: HumanTask) -> None:
         raise PermissionDenied(
             f"task is assigned to {task.assignee}; claim it after they release it or ask the "
             "service desk lead to reassign it"
+        )
+
+
+def ensure_can_design(person: Person) -> None:
+    if person.role not in DESIGNERS:
+        raise PermissionDenied(
+            f"{person.username} ({person.role.value}) cannot change process models: only "
+            "process owners and admins can"
         )

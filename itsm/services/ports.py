@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -89,8 +90,21 @@ class PassedElement:
 
 
 @dataclass(frozen=True)
+class ElementFailure:
+    """An automatic element (service task, script, business rule, gateway) that raised.
+
+    The state of the run holds it as failed: ``retry_failed`` runs it again,
+    ``skip_failed`` completes it without running it."""
+
+    element_id: str
+    name: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class EngineRun:
-    """The outcome of running an instance to its next wait state."""
+    """The outcome of running an instance to its next wait state (or to a failed element)."""
 
     state: str
     waiting_tasks: tuple[WaitingTask, ...]
@@ -98,6 +112,9 @@ class EngineRun:
     next_timer_at: datetime | None
     completed: bool
     data: Mapping[str, Any]
+    failure: ElementFailure | None = None
+    """Set when the run stopped at an element that failed after the step's trigger (the
+    completed task, the timer, the message) had been applied."""
 
 
 class ProcessEngine(Protocol):
@@ -149,6 +166,29 @@ class ProcessEngine(Protocol):
         """Hand a BPMN message to the instance; None when nothing in it waits for one."""
         ...
 
+    def retry_failed(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
+    ) -> EngineRun:
+        """Run the failed element again, then on to the next wait state."""
+        ...
+
+    def skip_failed(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        invoke: ServiceInvoker,
+        observe: StepObserver | None = None,
+    ) -> EngineRun:
+        """Complete the failed element without running it (a service task's result variable
+        is set to None), then run on; a gateway cannot be skipped (ConflictError)."""
+        ...
+
     def set_variables(
         self, source: ProcessSource, content_hash: str, state: str, variables: JsonDict
     ) -> str:
@@ -178,6 +218,7 @@ class UnitOfWork(Protocol):
     notices: Any
     reporting: Any
     reports: Any
+    drafts: Any
 
     def __enter__(self) -> Self: ...
 
@@ -190,8 +231,91 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested transaction: what runs inside it is undone on an exception (which
+        propagates), the rest of the unit of work stays."""
+        ...
+
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A new unit of work; a read-only one never blocks writers and cannot commit."""
         ...
+
+
+@dataclass(frozen=True)
+class WaitingElement:
+    """A BPMN element an instance waits at: a human task, a timer, a message catch."""
+
+    element_id: str
+    name: str
+    kind: str
+    """The element's type, for a catching event with its trigger: "UserTask",
+    "BoundaryEvent:timer", "IntermediateCatchEvent:message"."""
+
+
+@dataclass(frozen=True)
+class MigrationCheck:
+    """Whether one instance can move to another version of its process, and why not."""
+
+    waiting: tuple[WaitingElement, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def migratable(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class InstancePath:
+    """The elements an instance completed, in order (repeats for loops), and where it waits."""
+
+    visited: tuple[str, ...]
+    waiting: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CatchEvent:
+    """A catching event of a model, as the cockpit places waiting instances on it."""
+
+    element_id: str
+    trigger: str
+    """"timer", "message", "signal", ... (the event definition's kind)."""
+    attached_to: str | None
+    """The activity of a boundary event; None for an intermediate event."""
+    after: frozenset[str]
+    """The recorded elements (not gateways) whose completion leads straight to it."""
+
+
+class VersionedEngine(Protocol):
+    """Moving instances between deployed versions and reading where they stand."""
+
+    def migration_check(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        target: ProcessSource,
+        target_hash: str,
+    ) -> MigrationCheck:
+        """Where the instance waits and what keeps it from moving to ``target``; the stored
+        state is not changed."""
+        ...
+
+    def migrate(
+        self,
+        source: ProcessSource,
+        content_hash: str,
+        state: str,
+        target: ProcessSource,
+        target_hash: str,
+    ) -> EngineRun:
+        """The instance moved onto ``target`` (nothing runs); ConflictError when the check
+        finds problems."""
+        ...
+
+    def instance_path(
+        self, source: ProcessSource, content_hash: str, state: str
+    ) -> InstancePath: ...
+
+    def catch_events(self, source: ProcessSource, content_hash: str) -> tuple[CatchEvent, ...]: ...

@@ -127,6 +127,7 @@ class RequesterVerification(InstanceMover):
             status=instance.status.value,
             next_timer_at=instance.next_timer_at,
             at=step.now,
+            failure=instance.failure,  # a failing step stays failing, now with the new data
         )
         moved = []
         for task in uow.tasks.open_for_instance(instance.id):

@@ -2,6 +2,9 @@
 
 A service task runs inside the step that reached it: its function gets a ``TaskContext``
 with the step's unit of work, so whatever it writes commits atomically with the engine state.
+Each call runs in a savepoint of that unit of work, so a call that fails takes back only its
+own writes and the step can still commit what came before it (see docs/architecture.md,
+"Incidents").
 """
 
 from __future__ import annotations
@@ -51,6 +54,14 @@ class ServiceRegistry:
             function = self._functions.get(operation)
             if function is None:
                 raise UnknownOperation(f"no service task function is registered as '{operation}'")
-            return function(context, **parameters)
+            # Each call in its own savepoint: a function that fails halfway leaves none of
+            # its writes (nor its audit events) behind, and the step keeps everything before.
+            recorded = len(context.events)
+            try:
+                with context.uow.savepoint():
+                    return function(context, **parameters)
+            except BaseException:
+                del context.events[recorded:]
+                raise
 
         return invoke

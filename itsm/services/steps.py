@@ -9,20 +9,24 @@ model, and an audit event for each thing that happened — all in the caller's t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from itsm.domain.people import Role
 from itsm.domain.process import (
     CLIENT_GROUPS,
     HumanTask,
+    InstanceFailure,
     InstanceStatus,
     ProcessDefinition,
+    ProcessInstance,
     TaskStatus,
 )
 from itsm.domain.tickets import Ticket, TicketStatus
 from itsm.services.policy import DeskPolicy
 from itsm.services.ports import (
     Clock,
+    ElementFailure,
     EngineRun,
     JsonDict,
     PassedElement,
@@ -40,6 +44,11 @@ if TYPE_CHECKING:
     from itsm.services.processes import ProcessService
 
 _UNRECORDED_KINDS = frozenset({"ExclusiveGateway", "ParallelGateway", "InclusiveGateway"})
+RETRIED_KINDS = frozenset({"ServiceTask"})
+"""Elements retried automatically when they fail: calls to systems that may recover."""
+INCIDENT_WATCHERS = (Role.ADMIN, Role.SERVICE_DESK_LEAD)
+"""Who is told (in-app notice) when an instance becomes an incident."""
+MAX_ERROR_CHARS = 2000
 
 
 def source_of(definition: ProcessDefinition) -> ProcessSource:
@@ -74,6 +83,34 @@ class InstanceMover:
         self._policy = runtime.policy
         self._sla = runtime.sla
 
+    def _run_failed_element(
+        self,
+        uow: UnitOfWork,
+        step: InstanceStep,
+        instance: ProcessInstance,
+        *,
+        skip: bool,
+        previous_failure: InstanceFailure | None,
+    ) -> list[HumanTask]:
+        """Run a failing instance's failed element again (or complete it without running
+        it), on to the next wait state, and persist that with the version check."""
+        definition = self._processes.definition(instance.definition_id, uow)
+        run_again = self._engine.skip_failed if skip else self._engine.retry_failed
+        run = run_again(
+            self._processes.source(instance.definition_id, uow),
+            definition.content_hash,
+            instance.state,
+            step.invoke,
+            step.observer_for(instance.ticket_id),
+        )
+        return step.apply(
+            instance.ticket_id,
+            instance.id,
+            instance.version,
+            run,
+            previous_failure=previous_failure,
+        )
+
 
 class InstanceStep:
     def __init__(
@@ -87,6 +124,7 @@ class InstanceStep:
     ) -> None:
         self.uow = uow
         self._sla = sla
+        self._policy = policy
         self.now: datetime = clock.now()
         self.actor = actor
         self.context = TaskContext(uow=uow, now=self.now, clock=clock, policy=policy, actor=actor)
@@ -131,22 +169,35 @@ class InstanceStep:
         self.context.events.append(event)
 
     def apply(
-        self, ticket_id: int, instance_id: int, expected_version: int | None, run: EngineRun
+        self,
+        ticket_id: int,
+        instance_id: int,
+        expected_version: int | None,
+        run: EngineRun,
+        *,
+        previous_failure: InstanceFailure | None = None,
     ) -> list[HumanTask]:
         """Persist the run and return the open tasks; ``expected_version`` None means the
-        instance row is new."""
+        instance row is new. ``previous_failure`` is what the instance recorded before a
+        retry: a repeated failure of the same element counts on from its attempts."""
         ticket = self.uow.tickets.get(ticket_id)
         open_tasks = self._sync_tasks(ticket, instance_id, run)
         self._follow_model_status(ticket, run)
+        failure = None
         status = InstanceStatus.COMPLETED if run.completed else InstanceStatus.RUNNING
-        if expected_version is not None:
+        if run.failure is not None:
+            failure = self._record_failure(ticket, instance_id, run.failure, previous_failure)
+            status = InstanceStatus.FAILING if failure.next_retry_at else InstanceStatus.INCIDENT
+        if expected_version is not None or failure is not None:
             self.uow.processes.save_instance(
                 instance_id,
-                expected_version=expected_version,
+                # A new row (intake) was inserted as version 1 in this same transaction.
+                expected_version=1 if expected_version is None else expected_version,
                 state=run.state,
                 status=status.value,
                 next_timer_at=run.next_timer_at,
                 at=self.now,
+                failure=failure,
             )
         if run.completed:
             self.audit(ticket_id, "process_completed", "Process completed", instance_id=instance_id)
@@ -172,6 +223,75 @@ class InstanceStep:
         ]
         self.context.events.clear()
         self.uow.audit.record_many(events)
+
+    def _record_failure(
+        self,
+        ticket: Ticket,
+        instance_id: int,
+        failed: ElementFailure,
+        previous: InstanceFailure | None,
+    ) -> InstanceFailure:
+        """The instance waits at the failed element: retried later if it is a service task
+        with attempts left, else an incident that the admins and the lead are told about."""
+        again = previous is not None and previous.element_id == failed.element_id
+        attempts = previous.attempts + 1 if previous is not None and again else 1
+        delay = (
+            self._policy.retry_delay_seconds(attempts)
+            if failed.kind in RETRIED_KINDS
+            else None  # model code (script, condition, table) fails the same way every time
+        )
+        failure = InstanceFailure(
+            element_id=failed.element_id,
+            error=failed.reason[:MAX_ERROR_CHARS],
+            attempts=attempts,
+            failed_since=previous.failed_since if previous is not None and again else self.now,
+            next_retry_at=None if delay is None else self.now + timedelta(seconds=delay),
+        )
+        self._forget_step(failed.element_id)
+        payload = {"kind": failed.kind, "attempts": attempts, "error": failure.error}
+        if failure.next_retry_at is not None:
+            self.audit(
+                ticket.id,
+                "element_failed",
+                f"{failed.name} failed (attempt {attempts}), next attempt at "
+                f"{failure.next_retry_at:%Y-%m-%d %H:%M} UTC: {failure.error}",
+                instance_id=instance_id,
+                element_id=failed.element_id,
+                payload={**payload, "next_retry_at": failure.next_retry_at.isoformat()},
+            )
+            return failure
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        summary = f"Incident: {failed.name} failed{tries}: {failure.error}"
+        self.audit(
+            ticket.id,
+            "incident",
+            summary,
+            instance_id=instance_id,
+            element_id=failed.element_id,
+            payload=payload,
+        )
+        self.uow.notices.add_many(
+            [
+                {
+                    "person_id": person.id,
+                    "ticket_id": ticket.id,
+                    "kind": "incident",
+                    "summary": f"{ticket.number}: {summary}",
+                    "created_at": self.now,
+                }
+                for role in INCIDENT_WATCHERS
+                for person in self.uow.directory.people(role=role)
+            ]
+        )
+        return failure
+
+    def _forget_step(self, element_id: str) -> None:
+        """The observer recorded the failed element as a step before it ran; it did not pass."""
+        for index in range(len(self.context.events) - 1, -1, -1):
+            event = self.context.events[index]
+            if event["kind"] == "step" and event.get("element_id") == element_id:
+                del self.context.events[index]
+                return
 
     def _sync_tasks(self, ticket: Ticket, instance_id: int, run: EngineRun) -> list[HumanTask]:
         open_rows = {task.id: task for task in self.uow.tasks.open_for_instance(instance_id)}

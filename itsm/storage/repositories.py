@@ -35,17 +35,22 @@ from itsm.domain.packages import PackageBalance
 from itsm.domain.process import (
     CLIENT_GROUPS,
     HumanTask,
+    InstanceFailure,
+    InstanceStatus,
     ProcessDefinition,
     ProcessInstance,
     TaskStatus,
 )
 from itsm.domain.sla import ServiceType
 from itsm.domain.tickets import Ticket
+from itsm.faults import fault_point
 from itsm.storage import tables as t
+from itsm.storage.cockpit import element_figures
 from itsm.storage.rows import (
     calendar_to_json,
     client_from_row,
     definition_from_row,
+    failure_to_row,
     instance_from_row,
     person_from_row,
     site_from_row,
@@ -95,6 +100,7 @@ _SET_STAFF_DUE = (
     )
     .values(due_at=bindparam("b_due_at"))
 )
+_FAILED_STATUSES = (InstanceStatus.FAILING.value, InstanceStatus.INCIDENT.value)
 _INSERT_AUDIT = insert(t.audit_events)
 _INSERT_OUTBOX = insert(t.outbox)
 _INSERT_TASKS = insert(t.human_tasks)
@@ -332,6 +338,7 @@ class ProcessRepository:
         deployed_by: str,
         deployed_at: datetime,
         comment: str,
+        scenarios_json: str | None = None,
     ) -> ProcessDefinition:
         latest = self._db.execute(
             select(func.max(t.process_definitions.c.version)).where(
@@ -350,10 +357,19 @@ class ProcessRepository:
                     deployed_by=deployed_by,
                     deployed_at=deployed_at,
                     comment=comment,
+                    scenarios_json=scenarios_json,
                 )
             )
         )
         return self.definition(int(definition_id))
+
+    def set_scenarios(self, definition_id: int, scenarios_json: str) -> None:
+        """Keep the scenarios a redeployed, unchanged version passed (its model stays)."""
+        self._db.execute(
+            update(t.process_definitions)
+            .where(t.process_definitions.c.id == definition_id)
+            .values(scenarios_json=scenarios_json)
+        )
 
     def definition(self, definition_id: int) -> ProcessDefinition:
         row = (
@@ -434,8 +450,11 @@ class ProcessRepository:
         status: str,
         next_timer_at: datetime | None,
         at: datetime,
+        failure: InstanceFailure | None = None,
     ) -> int:
-        """Write new engine state only if nobody else did since it was read."""
+        """Write new engine state only if nobody else did since it was read; ``failure``
+        None clears what an earlier failed step recorded."""
+        fault_point("instance.before_save")
         result = self._db.execute(
             _SAVE_INSTANCE,
             {
@@ -445,6 +464,7 @@ class ProcessRepository:
                 "status": status,
                 "next_timer_at": next_timer_at,
                 "updated_at": at,
+                **failure_to_row(failure),
             },
         )
         if result.rowcount != 1:
@@ -465,6 +485,105 @@ class ProcessRepository:
             .limit(limit)
         )
         return [int(each) for each in self._db.execute(query).scalars()]
+
+    def retry_due_instance_ids(self, now: datetime, limit: int) -> list[int]:
+        """Failing instances whose next automatic attempt is due, oldest due first."""
+        query = (
+            select(t.process_instances.c.id)
+            .where(
+                t.process_instances.c.status == InstanceStatus.FAILING.value,
+                t.process_instances.c.next_retry_at <= now,
+            )
+            .order_by(t.process_instances.c.next_retry_at)
+            .limit(limit)
+        )
+        return [int(each) for each in self._db.execute(query).scalars()]
+
+    def failed_instances(
+        self, *, client_ids: Iterable[int] | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Failing and incident instances with their ticket, incidents first, oldest first."""
+        instances, tickets = t.process_instances, t.tickets
+        query = (
+            select(
+                instances.c.id.label("instance_id"),
+                instances.c.status,
+                instances.c.version,
+                instances.c.failed_element,
+                instances.c.last_error,
+                instances.c.attempts,
+                instances.c.failed_since,
+                instances.c.next_retry_at,
+                tickets.c.id.label("ticket_id"),
+                tickets.c.number.label("ticket_number"),
+                tickets.c.subject.label("ticket_subject"),
+                t.clients.c.code.label("client_code"),
+            )
+            .join(tickets, tickets.c.id == instances.c.ticket_id)
+            .join(t.clients, t.clients.c.id == tickets.c.client_id)
+            .where(instances.c.status.in_(_FAILED_STATUSES))
+            .order_by(
+                (instances.c.status == InstanceStatus.INCIDENT.value).desc(),
+                instances.c.failed_since,
+                instances.c.id,
+            )
+            .limit(limit)
+        )
+        if client_ids is not None:
+            query = query.where(tickets.c.client_id.in_(list(client_ids)))
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def incident_count(self, *, client_ids: Iterable[int] | None = None) -> int:
+        """Instances in an incident right now (waiting for a person, not for a retry)."""
+        instances = t.process_instances
+        query = (
+            select(func.count())
+            .select_from(instances)
+            .where(instances.c.status == InstanceStatus.INCIDENT.value)
+        )
+        if client_ids is not None:
+            query = query.join(t.tickets, t.tickets.c.id == instances.c.ticket_id).where(
+                t.tickets.c.client_id.in_(list(client_ids))
+            )
+        return int(self._db.execute(query).scalar_one())
+
+    # Instance migration and the process cockpit (itsm.services.instance_migration, …cockpit).
+
+    def unfinished_instances(self, definition_id: int) -> list[dict[str, Any]]:
+        """Instances of the version not completed yet, with their ticket, oldest first."""
+        instances, tickets = t.process_instances, t.tickets
+        query = (
+            select(
+                instances.c.id.label("instance_id"),
+                instances.c.ticket_id,
+                tickets.c.number.label("ticket_number"),
+                instances.c.status,
+                instances.c.version,
+                instances.c.state,
+                instances.c.next_timer_at,
+            )
+            .join(tickets, tickets.c.id == instances.c.ticket_id)
+            .where(
+                instances.c.definition_id == definition_id,
+                instances.c.status != InstanceStatus.COMPLETED.value,
+            )
+            .order_by(instances.c.id)
+        )
+        return [dict(row) for row in self._db.execute(query).mappings()]
+
+    def set_definition(self, instance_id: int, definition_id: int) -> None:
+        """Move the instance to another version; the caller saved its state with the
+        version check in the same transaction."""
+        self._db.execute(
+            update(t.process_instances)
+            .where(t.process_instances.c.id == instance_id)
+            .values(definition_id=definition_id)
+        )
+
+    def element_figures(
+        self, definition_ids: Sequence[int], catch_elements: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        return element_figures(self._db, definition_ids, set(catch_elements))
 
 
 class HumanTaskRepository:
@@ -579,6 +698,22 @@ class HumanTaskRepository:
                 matching = matching.where(column.in_(values))
             query = query.where(t.human_tasks.c.ticket_id.in_(matching))
         return [task_from_row(row) for row in self._db.execute(query).mappings()]
+
+    def refresh_open(
+        self, task_id: str, *, name: str, candidate_group: str, form_key: str | None
+    ) -> None:
+        """What the model says about an open task (after its instance moved to another
+        version); who claimed it stays."""
+        self._db.execute(
+            update(t.human_tasks)
+            .where(t.human_tasks.c.id == task_id, t.human_tasks.c.status == TaskStatus.OPEN.value)
+            .values(
+                name=name,
+                candidate_group=candidate_group,
+                form_key=form_key,
+                version=t.human_tasks.c.version + 1,
+            )
+        )
 
     def open_load(self, usernames: Iterable[str]) -> dict[str, int]:
         names = list(usernames)

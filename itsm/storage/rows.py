@@ -14,6 +14,7 @@ from itsm.domain.directory import Client, Person, Site
 from itsm.domain.people import Role
 from itsm.domain.process import (
     HumanTask,
+    InstanceFailure,
     InstanceStatus,
     ProcessDefinition,
     ProcessInstance,
@@ -120,6 +121,7 @@ def definition_from_row(row: RowMapping) -> ProcessDefinition:
         deployed_by=row["deployed_by"],
         deployed_at=row["deployed_at"],
         comment=row["comment"],
+        scenarios_json=row["scenarios_json"],
     )
 
 
@@ -134,7 +136,39 @@ def instance_from_row(row: RowMapping) -> ProcessInstance:
         started_at=row["started_at"],
         updated_at=row["updated_at"],
         version=row["version"],
+        failure=failure_from_row(row),
     )
+
+
+def failure_from_row(row: RowMapping) -> InstanceFailure | None:
+    if row["failed_element"] is None:
+        return None
+    return InstanceFailure(
+        element_id=row["failed_element"],
+        error=row["last_error"] or "",
+        attempts=row["attempts"],
+        failed_since=row["failed_since"],
+        next_retry_at=row["next_retry_at"],
+    )
+
+
+def failure_to_row(failure: InstanceFailure | None) -> dict[str, Any]:
+    """The failure columns of an instance; all empty for one that is not failing."""
+    if failure is None:
+        return {
+            "failed_element": None,
+            "last_error": None,
+            "attempts": 0,
+            "failed_since": None,
+            "next_retry_at": None,
+        }
+    return {
+        "failed_element": failure.element_id,
+        "last_error": failure.error,
+        "attempts": failure.attempts,
+        "failed_since": failure.failed_since,
+        "next_retry_at": failure.next_retry_at,
+    }
 
 
 def task_from_row(row: RowMapping) -> HumanTask:

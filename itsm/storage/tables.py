@@ -162,8 +162,26 @@ process_definitions = Table(
     Column("deployed_by", String(120), nullable=False),
     Column("deployed_at", UtcDateTime, nullable=False),
     Column("comment", Text, nullable=False, default=""),
+    # The scenario file the version passed at deploy time (JSON text); NULL: none given.
+    Column("scenarios_json", Text, nullable=True),
     UniqueConstraint("key", "version"),
     Index("ix_process_definitions_key_hash", "key", "content_hash"),
+)
+
+process_drafts = Table(
+    # The designer's saved, undeployed work: one draft per process key.
+    "process_drafts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(120), nullable=False, unique=True),
+    Column("bpmn_xml", Text, nullable=False),
+    Column("dmn_json", Text, nullable=False),
+    Column("forms_json", Text, nullable=False),
+    Column("scenarios_json", Text, nullable=True),
+    Column("saved_by", String(120), nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+    Column("based_on_definition_id", ForeignKey("process_definitions.id"), nullable=True),
+    Column("version", Integer, nullable=False),
 )
 
 process_instances = Table(
@@ -178,7 +196,14 @@ process_instances = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    # A failed automatic step (status 'failing' or 'incident'); empty while running.
+    Column("failed_element", String(120)),
+    Column("last_error", Text),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("failed_since", UtcDateTime),
+    Column("next_retry_at", UtcDateTime),
     Index("ix_process_instances_status_timer", "status", "next_timer_at"),
+    Index("ix_process_instances_status_retry", "status", "next_retry_at"),
 )
 
 human_tasks = Table(

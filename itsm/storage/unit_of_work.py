@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from itsm.domain.errors import ConflictError
+from itsm.faults import fault_point
 from itsm.storage.database import READ_ONLY_OPTION
+from itsm.storage.drafts import DraftRepository
 from itsm.storage.inbound import InboundMessages
 from itsm.storage.notices import NoticeBoard
 from itsm.storage.report_archive import ReportArchive
@@ -48,11 +52,13 @@ class SqlUnitOfWork:
     notices: NoticeBoard
     reporting: ReportQueries
     reports: ReportArchive
+    drafts: DraftRepository
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
         self._read_only = read_only
         self._connection: Connection | None = None
+        self._broken = False
 
     def __enter__(self) -> SqlUnitOfWork:
         connection = self._engine.connect()
@@ -60,6 +66,7 @@ class SqlUnitOfWork:
             connection.execution_options(**{READ_ONLY_OPTION: True})
         connection.begin()
         self._connection = connection
+        self._broken = False
         self.directory = DirectoryRepository(connection)
         self.tickets = TicketRepository(connection)
         self.processes = ProcessRepository(connection)
@@ -77,6 +84,7 @@ class SqlUnitOfWork:
         self.notices = NoticeBoard(connection)
         self.reporting = ReportQueries(connection)
         self.reports = ReportArchive(connection)
+        self.drafts = DraftRepository(connection)
         return self
 
     def __exit__(
@@ -102,11 +110,37 @@ class SqlUnitOfWork:
         assert self._connection is not None, "commit outside the unit of work"
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        if self._broken:
+            raise RuntimeError("a savepoint could not be closed: this unit of work must not commit")
+        fault_point("uow.before_commit")
         try:
             self._connection.commit()
         except OperationalError as err:
             # PostgreSQL serialization failures / SQLite busy after the timeout.
             raise ConflictError(f"the change could not be saved concurrently: {err.orig}") from err
+        fault_point("uow.after_commit")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo only what runs inside on an exception (a failing service task's writes) and
+        keep the rest of the transaction. If the savepoint itself cannot be rolled back or
+        released, the transaction's content is unknown: the unit of work refuses to commit."""
+        assert self._connection is not None, "savepoint outside the unit of work"
+        nested = self._connection.begin_nested()
+        try:
+            yield
+        except BaseException:
+            try:
+                nested.rollback()
+            except BaseException:
+                self._broken = True
+                raise
+            raise
+        try:
+            nested.commit()
+        except BaseException:
+            self._broken = True
+            raise
 
 
 def _is_concurrency_error(error: BaseException) -> bool:

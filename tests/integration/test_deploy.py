@@ -8,10 +8,10 @@ import pytest
 
 from itsm.bootstrap import Services
 from itsm.clock import ManualClock
-from itsm.domain.errors import InvalidProcess, ProcessFailed
+from itsm.domain.errors import InvalidProcess
 from itsm.engine.runner import SpiffProcessEngine
 from itsm.process_files import read_process_source
-from itsm.services.ports import ProcessSource
+from itsm.services.ports import EngineRun, ProcessSource
 from itsm.settings import PROJECT_ROOT
 
 LIFECYCLE = PROJECT_ROOT / "bpmn" / "ticket_lifecycle.bpmn"
@@ -94,15 +94,13 @@ SCRIPT_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-def _run_script(script: str) -> dict[str, object]:
+def _run_script(script: str) -> EngineRun:
     from datetime import UTC, datetime
 
     engine = SpiffProcessEngine(ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
     source = ProcessSource(SCRIPT_PROCESS.replace("SCRIPT", script))
     model = engine.inspect(source)
-    run = engine.start(source, model.content_hash, {"n": 2}, lambda op, params: {})
-    assert run.completed
-    return dict(run.data)
+    return engine.start(source, model.content_hash, {"n": 2}, lambda op, params: {})
 
 
 @pytest.mark.parametrize(
@@ -116,11 +114,14 @@ def _run_script(script: str) -> dict[str, object]:
     ],
 )
 def test_script_tasks_cannot_reach_the_system(script: str) -> None:
-    with pytest.raises(ProcessFailed) as failed:
-        _run_script(script)
-    assert failed.value.element_id == "probe"
-    assert "not allowed" in str(failed.value) or "not defined" in str(failed.value)
+    run = _run_script(script)
+    # Refused, not run: the instance stops at the script (an incident for the services).
+    assert run.failure is not None and not run.completed
+    assert run.failure.element_id == "probe" and run.failure.kind == "ScriptTask"
+    assert "not allowed" in run.failure.reason or "not defined" in run.failure.reason
 
 
 def test_script_tasks_compute_process_data() -> None:
-    assert _run_script("doubled = n * 2")["doubled"] == 4
+    run = _run_script("doubled = n * 2")
+    assert run.completed and run.failure is None
+    assert run.data["doubled"] == 4
