@@ -23,8 +23,10 @@ APPROVALS = MenuEntry("views/approvals.py", "Approvals", "approvals")
 TICKETS = MenuEntry("views/ticket_list.py", "Tickets", "tickets")
 QUARANTINE = MenuEntry("views/quarantine.py", "Quarantine", "quarantine")
 DASHBOARD = MenuEntry("views/dashboard.py", "Dashboard", "dashboard")
+INCIDENTS = MenuEntry("views/incidents.py", "Incidents", "incidents")
 NOTIFICATIONS = MenuEntry("views/notifications.py", "Notifications", "notifications")
 CLIENT_REPORTS = MenuEntry("views/client_reports.py", "Reports", "reports")
+DESIGNER = MenuEntry("views/designer.py", "Process designer", "designer")
 # Reached from buttons with the ticket or task in the query string, never from the menu.
 HIDDEN = (
     MenuEntry("views/ticket.py", "Ticket", "ticket"),
@@ -39,10 +41,10 @@ MENUS: dict[Role, tuple[MenuEntry, ...]] = {
     Role.L1: (*_ENGINEER, NOTIFICATIONS),
     Role.L2: (*_ENGINEER, NOTIFICATIONS),
     Role.L3: (*_ENGINEER, NOTIFICATIONS),
-    Role.SERVICE_DESK_LEAD: (*_ENGINEER, QUARANTINE, DASHBOARD, NOTIFICATIONS),
-    Role.ADMIN: (*_ENGINEER, QUARANTINE, DASHBOARD, NOTIFICATIONS),
+    Role.SERVICE_DESK_LEAD: (*_ENGINEER, QUARANTINE, DASHBOARD, INCIDENTS, NOTIFICATIONS),
+    Role.ADMIN: (*_ENGINEER, QUARANTINE, DASHBOARD, INCIDENTS, DESIGNER, NOTIFICATIONS),
     Role.FIELD_TECHNICIAN: (FIELD, NOTIFICATIONS),
     Role.MANAGER: (DASHBOARD, TICKETS, NOTIFICATIONS),
-    Role.PROCESS_OWNER: (TICKETS, NOTIFICATIONS),
+    Role.PROCESS_OWNER: (TICKETS, DESIGNER, NOTIFICATIONS),
 }
 """The first entry is the landing page."""

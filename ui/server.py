@@ -10,9 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from streamlit import config as streamlit_config
 
 from itsm.services.accounts import SESSION_LIFETIME
@@ -25,8 +28,68 @@ from ui.session import (
 
 APP_SCRIPT = Path(__file__).with_name("app.py")
 
+# Where the workbench's pages may load from: this server only. Text a sender wrote is escaped
+# before it reaches Markdown (ui/components/literal.py); should a page miss that, an image URL
+# in it still cannot fetch from another origin. Scripts
+# and styles need 'unsafe-inline' (Streamlit's bootstrap script, its CSS-in-JS) and
+# 'unsafe-eval' (Vega's expression compiler); they are still limited to this origin.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "frame-src 'self' blob: data:",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+
+
+class SecurityHeaders:
+    """Adds the CSP to every response, and ``nosniff`` to Streamlit's media endpoint, which
+    serves downloads (``Content-Disposition: attachment``) with the type the page chose."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        media = "/media/" in scope.get("path", "")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if media:
+                    headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _navigation(request: Request) -> bool:
+    """A top-level navigation, not an image or fetch a page made (e.g. from a ticket's
+    Markdown). Browsers send Sec-Fetch-Dest over HTTPS and to localhost."""
+    return request.headers.get("sec-fetch-dest", "document") == "document"
+
+
+def _not_a_navigation() -> Response:
+    return PlainTextResponse("Open this address in the browser's address bar.", 403)
+
 
 async def complete_login(request: Request) -> Response:
+    if not _navigation(request):
+        return _not_a_navigation()
     ticket = request.query_params.get("ticket", "")
     token = services().accounts.redeem(ticket) if ticket else None
     response = RedirectResponse("/", status_code=303)
@@ -45,6 +108,9 @@ async def complete_login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    if not _navigation(request):
+        # A same-origin image in a ticket's text must not end the viewer's session.
+        return _not_a_navigation()
     token = unsign_cookie(request.cookies.get(COOKIE_NAME))
     if token:
         services().accounts.logout(token)
@@ -76,4 +142,5 @@ def create_app() -> st.App:
             Route("/auth/complete", complete_login, methods=["GET"]),
             Route("/auth/logout", logout, methods=["GET"]),
         ],
+        middleware=[Middleware(SecurityHeaders)],
     )

@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +30,8 @@ from itsm.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
+
+    from itsm.bootstrap import Services
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -110,11 +113,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def ui_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Server]:
-    """A fresh demo database and ``itsm ui`` serving it on a free loopback port."""
-    data_dir = tmp_path_factory.mktemp("e2e")
-    env = {
+def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of ``itsm`` commands on the demo database in ``data_dir``."""
+    return {
         **os.environ,
         "ITSM_DATABASE_URL": f"sqlite:///{data_dir / 'e2e.db'}",
         "ITSM_ATTACHMENTS_DIR": str(data_dir / "att"),
@@ -123,21 +124,15 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> 
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "PYTHONUNBUFFERED": "1",
+        **extra,
     }
-    seeded = subprocess.run(
-        [str(ITSM), "demo", "--reset", "--tickets", str(DEMO_TICKETS)],
-        env=env,
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if seeded.returncode != 0:
-        pytest.fail(f"itsm demo failed ({seeded.returncode}):\n{seeded.stdout}\n{seeded.stderr}")
 
+
+@contextlib.contextmanager
+def serving(data_dir: Path, env: dict[str, str], log_name: str = "ui.log") -> Iterator[Server]:
+    """``itsm ui`` on a free loopback port until the block ends; waits until it is healthy."""
     port = _free_port()
-    log = data_dir / "ui.log"
+    log = data_dir / log_name
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [str(ITSM), "ui", "--port", str(port)],
@@ -167,6 +162,56 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> 
         yield Server(base_url=base_url, data_dir=data_dir, log=log)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Server]:
+    """A fresh demo database and ``itsm ui`` serving it on a free loopback port."""
+    data_dir = tmp_path_factory.mktemp("e2e")
+    env = server_env(data_dir)
+    seeded = subprocess.run(
+        [str(ITSM), "demo", "--reset", "--tickets", str(DEMO_TICKETS)],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if seeded.returncode != 0:
+        pytest.fail(f"itsm demo failed ({seeded.returncode}):\n{seeded.stdout}\n{seeded.stderr}")
+    with serving(data_dir, env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def own_server(ui_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A second ``itsm ui`` for one test module, on a copy of the session's demo database:
+    what the module changes for everyone (a newly deployed process version) stays in it."""
+    data_dir = tmp_path_factory.mktemp("e2e-own")
+    with (
+        contextlib.closing(sqlite3.connect(ui_server.data_dir / "e2e.db")) as source,
+        contextlib.closing(sqlite3.connect(data_dir / "e2e.db")) as copy,
+    ):
+        source.backup(copy)  # consistent even while the session's server writes
+    with serving(data_dir, server_env(data_dir)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def own_desk(own_server: Server) -> Iterator[Services]:
+    """The services on the module server's database, for setting up and checking data."""
+    from itsm.bootstrap import build
+    from itsm.settings import Settings
+
+    desk = build(
+        Settings(
+            database_url=f"sqlite:///{own_server.data_dir / 'e2e.db'}",
+            attachments_dir=own_server.data_dir / "att",
+        )
+    )
+    yield desk
+    desk.close()
 
 
 # --- the browser --------------------------------------------------------------------------
@@ -268,6 +313,16 @@ def workbench(
     request: pytest.FixtureRequest, ui_server: Server, browser: Browser, shot: Shots
 ) -> Iterator[Workbench]:
     bench = Workbench(server=ui_server, browser=browser, shot=shot)
+    yield bench
+    bench.close(failed=request.node.stash.get(_FAILED, False))
+
+
+@pytest.fixture
+def own_workbench(
+    request: pytest.FixtureRequest, own_server: Server, browser: Browser, shot: Shots
+) -> Iterator[Workbench]:
+    """The workbench of the module's own server (``own_server``)."""
+    bench = Workbench(server=own_server, browser=browser, shot=shot)
     yield bench
     bench.close(failed=request.node.stash.get(_FAILED, False))
 

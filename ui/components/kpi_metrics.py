@@ -21,7 +21,7 @@ def _counted(compliance: Compliance) -> str:
     return f"{compliance.met} met, {compliance.breached} breached, {compliance.pending} pending"
 
 
-def kpi_metrics(figures: PeriodFigures, breaches_fired: int) -> None:
+def kpi_metrics(figures: PeriodFigures, breaches_fired: int, incidents: int | None = None) -> None:
     volume = st.columns(5)
     volume[0].metric("Opened", figures.opened)
     volume[1].metric("Resolved", figures.resolved)
@@ -51,3 +51,10 @@ def kpi_metrics(figures: PeriodFigures, breaches_fired: int) -> None:
     hand_offs[0].metric("Escalations to L2", figures.escalations_by_line.get("L2", 0))
     hand_offs[1].metric("Escalations to L3", figures.escalations_by_line.get("L3", 0))
     hand_offs[2].metric("Vendor hand-offs", figures.vendor_hand_offs)
+    if incidents is not None:
+        hand_offs[3].metric(
+            "Open incidents",
+            incidents,
+            help="Tickets whose process stopped at a failed automatic step right now, waiting "
+            "for an admin or the lead (the Incidents page)",
+        )

@@ -71,7 +71,7 @@ with figures_tab:
     if not data.clients:
         st.info("No client matches these filters.")
     breaches = sum(1 for alarm in data.alarms if alarm["threshold"] == "breach")
-    kpi_metrics(total, breaches)
+    kpi_metrics(total, breaches, data.incidents)
     left, right = st.columns(2)
     left.altair_chart(charts.sla_by_tier(data.by_tier))
     right.altair_chart(charts.fcr_by_month(data.monthly, total.fcr_goal))

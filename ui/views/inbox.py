@@ -10,6 +10,7 @@ from itsm.domain.errors import ItsmError
 from itsm.domain.sla import SlaTier
 from itsm.domain.tickets import Category, Channel
 from itsm.services.permissions import groups_of
+from ui.components.literal import literal
 from ui.components.sla import badge
 from ui.session import me, open_task, services
 
@@ -61,7 +62,7 @@ def task_list() -> None:
         info, sla, actions = row.columns([6, 2, 2])
         ticket = item.ticket
         info.markdown(
-            f"**{ticket.number}** · {item.task.name}  \n{ticket.subject}  \n"
+            f"**{ticket.number}** · {item.task.name}  \n{literal(ticket.subject)}  \n"
             f":gray[{ticket.priority or '-'} · {ticket.category.value} · "
             f"{ticket.channel.value} · {item.task.assignee or 'unclaimed'}]"
         )

@@ -113,5 +113,9 @@ with form_column:
             waiting = ", ".join(t.name for t in result.next_tasks) or "nothing more"
             st.session_state["task.done"] = (
                 f"Task completed. {result.ticket_number} now waits for: {waiting}."
+                if result.held_up is None
+                else f"Task completed. The next step of {result.ticket_number} "
+                f"({result.held_up}) could not run yet; it is tried again automatically and "
+                "the service desk is told if it keeps failing."
             )
             st.rerun()

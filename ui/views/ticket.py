@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from itsm.domain.errors import ItsmError, NotFound, PermissionDenied
+from ui.components.designer.cockpit import ticket_path
+from ui.components.literal import literal
 from ui.components.ticket_card import ticket_summary
 from ui.session import me, open_task, services
 
@@ -36,6 +38,21 @@ staff = person.client_id is None
 ticket = details.ticket
 
 ticket_summary(details, desk.clock.now())
+failure = details.instance.failure if details.instance is not None else None
+if staff and failure is not None:
+    step = failure.element_id.replace("`", "'")
+    if failure.next_retry_at is None:
+        st.warning(
+            f"Incident: the process stopped at step `{step}` after {failure.attempts} failed "
+            f"attempt(s), since {failure.failed_since:%Y-%m-%d %H:%M} UTC. An admin or the "
+            "service desk lead can retry or skip it on the Incidents page."
+        )
+    else:
+        st.info(
+            f"Step `{step}` failed ({failure.attempts} attempt(s)); it is tried again "
+            f"automatically at {failure.next_retry_at:%Y-%m-%d %H:%M} UTC."
+        )
+    st.code(failure.error or "(no message)", language=None, wrap_lines=True)
 if verified := st.session_state.pop("ticket.verified", None):
     st.success(verified)
 if not ticket.requester_verified:
@@ -68,9 +85,12 @@ if not ticket.requester_verified:
                 except ItsmError as err:
                     st.error(str(err))
 if ticket.resolution:
-    st.success(f"**Resolution:** {ticket.resolution}")
+    st.success(f"**Resolution:** {literal(ticket.resolution)}")
 if ticket.vendor_name:
-    st.info(f"With vendor **{ticket.vendor_name}** (their reference {ticket.vendor_reference})")
+    st.info(
+        f"With vendor **{literal(ticket.vendor_name)}** "
+        f"(their reference {literal(ticket.vendor_reference)})"
+    )
 
 waiting = [task for task in details.tasks if task.status.value == "open"]
 if waiting:
@@ -92,8 +112,8 @@ with timeline_tab:
         if not staff and event["kind"] not in CLIENT_TIMELINE:
             continue
         st.markdown(
-            f":gray[{event['occurred_at']:%Y-%m-%d %H:%M}] · {event['summary']} "
-            f":gray[({event['actor']})]"
+            f":gray[{event['occurred_at']:%Y-%m-%d %H:%M}] · {literal(event['summary'])} "
+            f":gray[({literal(event['actor'])})]"
         )
 
 comments, files = desk.collaboration.thread(ticket.number, person.username)
@@ -102,7 +122,8 @@ with comments_tab:
         label = ":orange-badge[internal] " if comment["internal"] else ""
         with st.chat_message("user"):
             st.markdown(
-                f"{label}**{comment['author_name']}** · {comment['created_at']:%Y-%m-%d %H:%M}"
+                f"{label}**{literal(comment['author_name'])}** · "
+                f"{comment['created_at']:%Y-%m-%d %H:%M}"
             )
             st.text(comment["body"])  # plain text: never rendered as markup
     with st.form("comment", clear_on_submit=True):
@@ -149,6 +170,10 @@ with time_tab:
         )
     for visit in details.field_visits:
         st.markdown(
-            f"Field visit: {visit['status']}, {visit['outcome'] or ''} "
-            f"{visit['minutes'] or ''} min by {visit['technician'] or '-'}"
+            f"Field visit: {visit['status']}, {literal(visit['outcome'] or '')} "
+            f"{visit['minutes'] or ''} min by {literal(visit['technician'] or '-')}"
         )
+
+if staff and details.instance is not None:
+    st.subheader("Process path")
+    ticket_path(ticket.number, person.username)
