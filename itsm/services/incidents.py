@@ -8,8 +8,10 @@ acting on one incident at once cannot both succeed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from itsm.domain.directory import Person
 from itsm.domain.errors import ConflictError, FieldError, PermissionDenied, ValidationFailed
@@ -82,24 +84,15 @@ class IncidentService(InstanceMover):
     def retry(self, instance_id: int, actor: str, *, version: int | None = None) -> IncidentOutcome:
         """Run the failed step again now. The attempts count starts afresh: if it fails
         again, the automatic retries follow as after a first failure."""
-        with self._uow() as uow:
-            _ensure_handler(uow, actor)
-            instance, failure = _failing(uow, instance_id, version)
-            step = self._runtime.step(uow, actor)
-            step.audit(
-                instance.ticket_id,
-                "incident_retried",
-                f"Failed step {failure.element_id} run again by {actor}",
-                instance_id=instance.id,
-                element_id=failure.element_id,
-                payload={"attempts": failure.attempts, "error": failure.error},
-            )
-            next_tasks = self._run_failed_element(
-                uow, step, instance, skip=False, previous_failure=replace(failure, attempts=0)
-            )
-            outcome = _outcome(uow, instance, next_tasks)
-            uow.commit()
-        return outcome
+        return self._handle(
+            instance_id,
+            actor,
+            version,
+            skip=False,
+            event="incident_retried",
+            says=lambda failure: f"Failed step {failure.element_id} run again by {actor}",
+            payload={},
+        )
 
     def skip(
         self, instance_id: int, actor: str, note: str, *, version: int | None = None
@@ -109,24 +102,46 @@ class IncidentService(InstanceMover):
         note = note.strip()
         if not note:
             raise ValidationFailed([FieldError("note", "say why the step may be skipped")])
+        return self._handle(
+            instance_id,
+            actor,
+            version,
+            skip=True,
+            event="incident_skipped",
+            says=lambda failure: f"Failed step {failure.element_id} skipped by {actor}: {note}",
+            payload={"note": note[:MAX_NOTE_CHARS]},
+        )
+
+    def _handle(
+        self,
+        instance_id: int,
+        actor: str,
+        version: int | None,
+        *,
+        skip: bool,
+        event: str,
+        says: Callable[[InstanceFailure], str],
+        payload: dict[str, Any],
+    ) -> IncidentOutcome:
+        """One transaction: check who and which version, audit the decision, run on."""
         with self._uow() as uow:
             _ensure_handler(uow, actor)
             instance, failure = _failing(uow, instance_id, version)
             step = self._runtime.step(uow, actor)
             step.audit(
                 instance.ticket_id,
-                "incident_skipped",
-                f"Failed step {failure.element_id} skipped by {actor}: {note}",
+                event,
+                says(failure),
                 instance_id=instance.id,
                 element_id=failure.element_id,
-                payload={
-                    "note": note[:MAX_NOTE_CHARS],
-                    "attempts": failure.attempts,
-                    "error": failure.error,
-                },
+                payload={**payload, "attempts": failure.attempts, "error": failure.error},
             )
             next_tasks = self._run_failed_element(
-                uow, step, instance, skip=True, previous_failure=None
+                uow,
+                step,
+                instance,
+                skip=skip,
+                previous_failure=None if skip else replace(failure, attempts=0),
             )
             outcome = _outcome(uow, instance, next_tasks)
             uow.commit()
