@@ -124,6 +124,11 @@ def _enum_value(value: Any) -> Any:
 class DirectoryRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
+        # One unit of work reads the same requester, engineer and client several times (the
+        # step, each service task, the notices); people and clients are immutable values
+        # and barely change, so each is read once per transaction.
+        self._people: dict[int, Person] = {}
+        self._clients: dict[int, Client] = {}
 
     def add_client(
         self,
@@ -154,6 +159,7 @@ class DirectoryRepository:
         self._db.execute(
             update(t.clients).where(t.clients.c.id == client_id).values(coordinator_id=person_id)
         )
+        self._clients.pop(client_id, None)
 
     def add_site(self, client_id: int, name: str, address: str) -> int:
         return _new_id(
@@ -190,10 +196,13 @@ class DirectoryRepository:
         )
 
     def client(self, client_id: int) -> Client:
-        row = _one(self._db, _CLIENT_BY_ID, client_id)
-        if row is None:
-            raise NotFound(f"client {client_id} not found")
-        return client_from_row(row)
+        cached = self._clients.get(client_id)
+        if cached is None:
+            row = _one(self._db, _CLIENT_BY_ID, client_id)
+            if row is None:
+                raise NotFound(f"client {client_id} not found")
+            cached = self._clients[client_id] = client_from_row(row)
+        return cached
 
     def client_by_code(self, code: str) -> Client:
         row = self._db.execute(select(t.clients).where(t.clients.c.code == code)).mappings().first()
@@ -212,16 +221,23 @@ class DirectoryRepository:
         return [site_from_row(row) for row in rows]
 
     def person(self, person_id: int) -> Person:
-        row = _one(self._db, _PERSON_BY_ID, person_id)
-        if row is None:
-            raise NotFound(f"person {person_id} not found")
-        return person_from_row(row)
+        cached = self._people.get(person_id)
+        if cached is None:
+            row = _one(self._db, _PERSON_BY_ID, person_id)
+            if row is None:
+                raise NotFound(f"person {person_id} not found")
+            cached = self._people[person_id] = person_from_row(row)
+        return cached
 
     def person_by_username(self, username: str) -> Person:
+        for cached in self._people.values():
+            if cached.username == username:
+                return cached
         row = _one(self._db, _PERSON_BY_USERNAME, username)
         if row is None:
             raise NotFound(f"person '{username}' not found")
-        return person_from_row(row)
+        person = self._people[row["id"]] = person_from_row(row)
+        return person
 
     def people(self, *, role: str | None = None, client_id: int | None = None) -> list[Person]:
         query = select(t.people).where(t.people.c.active.is_(True)).order_by(t.people.c.id)
