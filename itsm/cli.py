@@ -229,10 +229,13 @@ def task_complete(
 
 def _scenarios_for(file: Path, scenarios: Path | None) -> str | None:
     """The scenario file's text: the one named, else ``<model>.scenarios.json`` beside it."""
-    path = scenarios or file.with_name(f"{file.stem}.scenarios.json")
-    if scenarios is not None and not path.is_file():
-        raise _fail(f"{path} does not exist")
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    from itsm.process_files import read_scenarios
+
+    if scenarios is None:
+        return read_scenarios(file)
+    if not scenarios.is_file():
+        raise _fail(f"{scenarios} does not exist")
+    return scenarios.read_text(encoding="utf-8")
 
 
 def _show_problems(findings: Iterable[object], failed: Iterable[object]) -> int:

@@ -24,8 +24,8 @@ from itsm.directory_seed import seed_directory
 from itsm.domain.commands import NewTicket
 from itsm.domain.errors import ItsmError
 from itsm.domain.people import Role
-from itsm.process_files import read_process_source
-from itsm.scenarios import Scenario, ScenarioPlayer, load_scenarios, ticket_command
+from itsm.process_files import read_process_source, read_scenarios
+from itsm.scenarios import Scenario, ScenarioPlayer, parse_scenarios, ticket_command
 from itsm.settings import Settings
 from itsm.storage.database import create_database_engine
 from itsm.storage.migrate import upgrade_database
@@ -167,8 +167,15 @@ def seed_demo(
         for username in seeded.person_ids:
             services.accounts.set_password(username, DEMO_PASSWORD, username)
         lifecycle = settings.bpmn_dir / "ticket_lifecycle.bpmn"
-        services.processes.deploy(read_process_source(lifecycle), "demo", "bundled lifecycle")
-        scenarios = load_scenarios(settings.bpmn_dir / "ticket_lifecycle.scenarios.json")
+        # With its scenario file, as `itsm process deploy` does: the deploy plays them, and
+        # the designer opens the version with them.
+        scenarios_json = read_scenarios(lifecycle)
+        if scenarios_json is None:
+            raise ItsmError(f"the demo replays the lifecycle's scenarios: {lifecycle} has none")
+        services.processes.deploy(
+            read_process_source(lifecycle), "demo", "bundled lifecycle", scenarios_json
+        )
+        scenarios = parse_scenarios(scenarios_json)
         closed = _replay_history(services, clock, scenarios, rng, tickets, history_start, real_now)
         with services.unit_of_work() as uow:
             open_tasks = len(uow.tasks.inbox(limit=100_000))

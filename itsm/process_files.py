@@ -1,4 +1,5 @@
-"""Reading a deployable process from files: the BPMN, the DMN beside it and its forms."""
+"""Reading a deployable process from files: the BPMN, the DMN beside it, its forms and its
+scenario file."""
 
 from __future__ import annotations
 
@@ -44,3 +45,14 @@ def read_process_source(bpmn_path: Path) -> ProcessSource:
         for path in sorted(bpmn_path.parent.glob("*.dmn"))
     }
     return ProcessSource(bpmn_xml=raw.decode("utf-8"), dmn_xml=dmn, forms=forms)
+
+
+def scenarios_path(bpmn_path: Path) -> Path:
+    """Where a model's scenario file lives: ``<model>.scenarios.json`` beside the BPMN."""
+    return bpmn_path.with_name(f"{bpmn_path.stem}.scenarios.json")
+
+
+def read_scenarios(bpmn_path: Path) -> str | None:
+    """The text of the model's scenario file (``scenarios_path``); None when it has none."""
+    path = scenarios_path(bpmn_path)
+    return path.read_text(encoding="utf-8") if path.is_file() else None

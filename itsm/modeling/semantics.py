@@ -1,8 +1,9 @@
 """What a model means, without how it is drawn: the canonical form the diff compares.
 
 Diagram interchange (shapes, edges, coordinates), attribute order, namespace prefixes,
-comments, ``incoming``/``outgoing`` child elements (derived from the flows instead) and
-indentation are left out; everything the engine or a person reading the model acts on
+comments, ``incoming``/``outgoing`` child elements (derived from the flows instead),
+attributes at their BPMN default (``cancelActivity="true"``: editors differ in writing them)
+and indentation are left out; everything the engine or a person reading the model acts on
 stays: element ids, types, names, flows and conditions, properties and other extensions,
 scripts, timers, lanes, documentation, DMN rules and forms.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from lxml import etree
 
 from itsm.domain.errors import InvalidProcess
+from itsm.modeling._defaults import at_default
 from itsm.modeling._xml import (
     BPMN,
     DIAGRAM_NAMESPACES,
@@ -99,7 +101,7 @@ def _record(element: etree._Element, parent: str | None) -> dict[str, Any]:
     }
     attributes = {
         short_name(key): _attribute_value(element, key, value)
-        for key, value in element.attrib.items()
+        for key, value in _meaningful(element)
         if key not in ("id", "name")
     }
     for end in ("sourceRef", "targetRef"):
@@ -161,7 +163,7 @@ def _canonical(element: etree._Element, *, drop_id: bool = False) -> dict[str, A
     found: dict[str, Any] = {"tag": short_name(element.tag)}
     attributes = {
         short_name(key): _attribute_value(element, key, value)
-        for key, value in element.attrib.items()
+        for key, value in _meaningful(element)
         if not (drop_id and key == "id")
     }
     if attributes:
@@ -173,6 +175,15 @@ def _canonical(element: etree._Element, *, drop_id: bool = False) -> dict[str, A
     if children:
         found["children"] = children
     return found
+
+
+def _meaningful(element: etree._Element) -> list[tuple[str, str]]:
+    """The attributes as written, less a BPMN element's attributes at their schema default."""
+    attributes = [(str(key), str(value)) for key, value in element.attrib.items()]
+    if not is_bpmn(element):
+        return attributes
+    tag = local(element)
+    return [(key, value) for key, value in attributes if not at_default(tag, key, value)]
 
 
 def _attribute_value(element: etree._Element, key: str, value: str) -> str:

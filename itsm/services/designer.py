@@ -24,7 +24,7 @@ from itsm.domain.errors import (
 from itsm.domain.process import ProcessDefinition, ProcessDraft
 from itsm.modeling.diff import ModelDiff, diff_sources
 from itsm.modeling.lint import LintFinding
-from itsm.process_files import read_process_source
+from itsm.process_files import read_process_source, read_scenarios
 from itsm.services.permissions import ensure_can_design
 from itsm.services.ports import Clock, ProcessSource, UnitOfWork, UnitOfWorkFactory
 from itsm.services.processes import Deployment, ProcessService, ScenarioResult, Validation
@@ -226,9 +226,7 @@ class DesignerService:
         path = self._bundled_dir / f"{key}.bpmn"
         if not path.is_file():
             return None
-        scenarios = path.with_name(f"{key}.scenarios.json")
-        text = scenarios.read_text(encoding="utf-8") if scenarios.is_file() else None
-        return read_process_source(path), text
+        return read_process_source(path), read_scenarios(path)
 
 
 def _ensure_designer(uow: UnitOfWork, actor: str) -> None:

@@ -1,5 +1,6 @@
 """The process designer in a real browser: change the lifecycle, see what is wrong, fix it,
-deploy it, and new tickets run the new version while open ones finish on theirs.
+see the deploy refused because the saved scenarios no longer hold, update them, deploy it,
+and new tickets run the new version while open ones finish on theirs.
 
 The module deploys a new version, which would change every later test's tickets, so it runs
 on its own server (conftest ``own_server``: a copy of the session's demo database).
@@ -7,8 +8,10 @@ on its own server (conftest ``own_server``: a copy of the session's demo databas
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
@@ -16,7 +19,7 @@ from playwright.sync_api import expect
 from itsm.bootstrap import build
 from itsm.clock import ManualClock
 from itsm.domain.process import InstanceStatus, TaskStatus
-from itsm.modeling.semantics import semantic_summary
+from itsm.modeling import diff_sources, semantic_summary
 from itsm.scenarios import ScenarioPlayer, load_scenarios, ticket_command
 from itsm.settings import PROJECT_ROOT
 from tests.e2e import ui
@@ -38,7 +41,7 @@ from ui.components.modeler import DIST, assets_built
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import FrameLocator
+    from playwright.sync_api import FrameLocator, Locator, Page
 
     from itsm.bootstrap import Services
     from tests.e2e.conftest import Server, Shots, Workbench
@@ -47,6 +50,8 @@ pytestmark = pytest.mark.e2e
 
 NEW_TASK = "Check entitlement"
 NEW_TASK_FORM = "provide_information.schema.json"
+NEW_TASK_DATA = {"information": "Entitled: the client's hour package covers this device."}
+"""Valid data for the new task's form (``NEW_TASK_FORM``)."""
 SCENARIOS = load_scenarios(PROJECT_ROOT / "bpmn" / f"{KEY}.scenarios.json")
 
 # The new task between "To 1st line" and the triage: the flow into the triage now ends at the
@@ -88,31 +93,35 @@ def clocked_desk(own_server: Server) -> Iterator[Services]:
     desk.close()
 
 
-# Attributes at their BPMN default, which bpmn-js leaves out when it writes the file (e.g.
-# cancelActivity="true" on the lifecycle's boundary events): the same model either way.
-# semantic_summary keeps them as written, so they are compared without them here.
-BPMN_DEFAULTS = {
-    "cancelActivity": "true",
-    "isInterrupting": "true",
-    "parallelMultiple": "false",
-    "isForCompensation": "false",
-    "instantiate": "false",
-    "startQuantity": "1",
-    "completionQuantity": "1",
-    "gatewayDirection": "Unspecified",
-}
+def with_the_new_task_first(scenarios_json: str, task_id: str) -> str:
+    """The scenario file with the new task completed (as the 1st line, with valid data for
+    its form) before every visit of the triage: every way into the triage now leads through
+    it."""
+    raw = json.loads(scenarios_json)
+    for scenario in raw["scenarios"]:
+        steps = []
+        for step in scenario["steps"]:
+            if step.get("task") == "l1_triage":
+                steps.append({"task": task_id, "actor": step["actor"], "data": NEW_TASK_DATA})
+            steps.append(step)
+        if len(steps) > len(scenario["steps"]):
+            scenario["expect"]["visited"].append(task_id)
+        scenario["steps"] = steps
+    return json.dumps(raw, indent=2, ensure_ascii=False)
 
 
-def without_defaults(summary: dict[str, Any]) -> dict[str, Any]:
-    elements = {}
-    for element_id, record in summary["elements"].items():
-        attributes = {
-            name: value
-            for name, value in record.get("attributes", {}).items()
-            if BPMN_DEFAULTS.get(name) != value
-        }
-        elements[element_id] = {**record, "attributes": attributes}
-    return {**summary, "elements": elements}
+def through_the_triage(scenarios_json: str) -> list[str]:
+    return [
+        scenario["name"]
+        for scenario in json.loads(scenarios_json)["scenarios"]
+        if any(step.get("task") == "l1_triage" for step in scenario["steps"])
+    ]
+
+
+def scenario_listed(page: Page, name: str, result: str) -> Locator:
+    """A scenario's line in the results: its badge (passed / failed), then its name."""
+    pattern = re.compile(rf"^\s*{result}\s*{re.escape(name)}(:|\s|$)")
+    return ui.main(page).locator("p").filter(has_text=pattern)
 
 
 def problems_listed(frame: FrameLocator, element_id: str) -> None:
@@ -131,12 +140,13 @@ def test_saving_the_lifecycle_unchanged_changes_nothing(
 
     draft = own_desk.designer.open(KEY, PROCESS_OWNER)
     assert (draft.version, draft.origin) == (version, "draft")
-    assert draft.source.bpmn_xml != latest.bpmn_xml  # bpmn-js writes the file its own way
-    before = semantic_summary(own_desk.processes.source(latest.id))
-    assert without_defaults(semantic_summary(draft.source)) == without_defaults(before)
-    # The designer's diff: at most those default attributes (see BPMN_DEFAULTS).
-    lines = own_desk.designer.diff_draft(KEY, PROCESS_OWNER).lines()
-    assert [line for line in lines if not line.endswith(": attributes")] == []
+    # bpmn-js writes the file its own way (e.g. without the boundary events'
+    # cancelActivity="true", the BPMN default): the same model all the same.
+    assert draft.source.bpmn_xml != latest.bpmn_xml
+    deployed = own_desk.processes.source(latest.id)
+    assert semantic_summary(draft.source) == semantic_summary(deployed)
+    assert diff_sources(deployed, draft.source).is_empty
+    assert own_desk.designer.diff_draft(KEY, PROCESS_OWNER).is_empty
     assert_all_local(requested, bench.server)
 
 
@@ -170,12 +180,52 @@ def test_a_new_user_task_is_checked_fixed_deployed_and_run_by_new_tickets_only(
     expect(frame.locator(f'.itsm-lint-badge[data-element-id="{task_id}"]')).to_have_count(0)
     shot(page, "fixed")
 
+    # The first deploy plays the saved scenarios: every path through the triage now stops
+    # at the new task, so they fail, and nothing is deployed.
+    stored = own_desk.designer.open(KEY, PROCESS_OWNER).scenarios
+    assert stored is not None, "the demo deploys the lifecycle with its scenario file"
+    failing = through_the_triage(stored)
+    assert failing and len(failing) < len(SCENARIOS)
+    open_section(page, "Deploy")
+    ui.fill(page, "Comment for this version", "Entitlement check before the 1st line")
+    ui.click(page, "Deploy")
+    refused = "Not deployed: the draft did not pass the checks. Nothing was changed."
+    expect(ui.main(page).get_by_text(refused)).to_be_visible()
+    expect(ui.main(page).get_by_text(f"{len(failing)} scenarios failed:")).to_be_visible()
+    for name in failing:
+        expect(scenario_listed(page, name, "failed")).to_have_count(1)
+    expect(scenario_listed(page, "authorisation_rejected", "failed")).to_have_count(0)
+    assert own_desk.designer.versions(KEY, PROCESS_OWNER)[-1].version == latest.version
+    shot(page, "deploy-refused-scenarios-fail")
+
+    # The process owner updates the scenarios: each path first completes the new task.
+    open_section(page, "Scenarios")
+    box = ui.main(page).get_by_role("textbox", name="Scenarios (JSON)")
+    expect(box).to_have_value(stored)
+    box.fill(with_the_new_task_first(stored, task_id))
+    ui.click(page, "Save scenarios")
+    saved = re.compile(r"^Scenarios saved \(draft version \d+\)")
+    expect(ui.success(page).filter(has_text=saved)).to_be_visible()
+    ui.wait_idle(page)
+    assert own_desk.designer.open(KEY, PROCESS_OWNER).scenarios == with_the_new_task_first(
+        stored, task_id
+    )
+    ui.click(page, "Run scenarios")
+    passed = f"{len(SCENARIOS)} of {len(SCENARIOS)} scenarios passed."
+    expect(ui.success(page).filter(has_text=passed)).to_be_visible()
+    for name in failing:
+        expect(scenario_listed(page, name, "passed")).to_have_count(1)
+    shot(page, "scenarios-updated-and-passing")
+
     open_section(page, "Deploy")
     ui.fill(page, "Comment for this version", "Entitlement check before the 1st line")
     ui.click(page, "Deploy")
     version = latest.version + 1
     deployed = f"Deployed version {version} of {KEY}: new tickets run it."
     expect(ui.success(page).filter(has_text=deployed)).to_be_visible()
+    assert own_desk.designer.versions(KEY, PROCESS_OWNER)[-1].scenarios_json == (
+        with_the_new_task_first(stored, task_id)
+    )
     shot(page, "deployed")
 
     # A ticket registered now waits at the new task of the new version ...

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from itsm.bootstrap import build
 from itsm.cli import app
+from itsm.settings import PROJECT_ROOT, Settings
 
 
 @pytest.fixture
@@ -23,11 +25,21 @@ def invoke(runner: CliRunner, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_demo_then_work_a_ticket_from_the_command_line(cli: CliRunner) -> None:
+def test_demo_then_work_a_ticket_from_the_command_line(cli: CliRunner, tmp_path: Path) -> None:
     assert invoke(cli, "db", "upgrade")[0] == 0
     code, out = invoke(cli, "demo", "--tickets", "24", "--seed", "3")
     assert code == 0, out
     assert "demo ready: 24 tickets" in out and "jan.nowak" in out
+    # Deployed with its scenario file, as `itsm process deploy` does: the designer opens it.
+    scenarios = PROJECT_ROOT / "bpmn" / "ticket_lifecycle.scenarios.json"
+    desk = build(Settings(attachments_dir=tmp_path / "attachments"))
+    try:
+        [deployed] = desk.processes.versions("ticket_lifecycle")
+        assert deployed.scenarios_json == scenarios.read_text(encoding="utf-8")
+        draft = desk.designer.open("ticket_lifecycle", "joanna.mazur")
+        assert (draft.origin, draft.scenarios) == ("deployed", deployed.scenarios_json)
+    finally:
+        desk.close()
     code, again = invoke(cli, "demo", "--tickets", "5")
     assert code == 1 and "--reset" in again
 

@@ -95,6 +95,21 @@ def test_process_owner_and_admin_open_the_draft(app_as: AppFor) -> None:
         assert "The model check found no problems." in [s.value for s in at.success]
 
 
+def test_the_process_list_has_every_process_to_design_not_only_the_deployed(
+    app_as: AppFor, ui_desk: Services
+) -> None:
+    # A draft of a process never deployed: the designer service lists it, so the page does.
+    draft = ui_desk.designer.open(KEY, OWNER)
+    ui_desk.designer.save("vendor_onboarding", draft.source, None, OWNER, 0)
+    assert ui_desk.designer.process_keys(OWNER) == [KEY, "vendor_onboarding"]
+    at = designer(app_as, "BPMN")
+    chooser = at.selectbox(key="designer.process")
+    assert (list(chooser.options), chooser.value) == ([KEY, "vendor_onboarding"], KEY)
+    chooser.set_value("vendor_onboarding").run()
+    assert not at.exception
+    assert any("Draft of **vendor_onboarding**, draft version 1" in c.value for c in at.caption)
+
+
 def test_bpmn_tab_lists_the_saved_drafts_problems_by_element_name(
     app_as: AppFor, ui_desk: Services
 ) -> None:
@@ -157,6 +172,23 @@ def test_deploying_an_invalid_draft_shows_the_findings_and_deploys_nothing(
     assert not at.exception
     assert "Not deployed: the draft did not pass the checks. Nothing was changed." in errors(at)
     assert "has no form" in markdown(at) and "Triage and resolve" in markdown(at)
+    assert [d.version for d in ui_desk.designer.versions(KEY, OWNER)] == [1]
+
+
+def test_a_deploy_refused_by_its_scenarios_lists_the_failed_ones(
+    app_as: AppFor, ui_desk: Services
+) -> None:
+    broken = json.loads(SCENARIOS)
+    broken["scenarios"][0]["steps"][0]["data"]["outcome"] = "no_such_outcome"
+    save(ui_desk, scenarios=json.dumps(broken, indent=2))
+    at = designer(app_as, "Deploy")
+    at.button(key="designer.deploy").click().run()
+    assert not at.exception
+    shown = errors(at)
+    assert "Not deployed: the draft did not pass the checks. Nothing was changed." in shown
+    assert "1 scenario failed:" in shown  # the refusal carries the failed ones only
+    lines = markdown(at)
+    assert ":red-badge[failed] **l1\\_resolve**" in lines and "l2\\_resolve" not in lines
     assert [d.version for d in ui_desk.designer.versions(KEY, OWNER)] == [1]
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from pathlib import Path
+from typing import Any
 
+import SpiffWorkflow
 from lxml import etree
 
 from itsm.modeling import diff_sources, semantic_summary
+from itsm.modeling._defaults import XSD_DEFAULTS
 from itsm.process_files import read_process_source
 from itsm.services.ports import ProcessSource
 from itsm.settings import PROJECT_ROOT
@@ -80,6 +84,97 @@ def test_attribute_order_prefixes_and_formatting_are_no_change() -> None:
     rewritten = dataclasses.replace(LIFECYCLE, bpmn_xml=reserialized(LIFECYCLE.bpmn_xml))
     assert "model:userTask" in rewritten.bpmn_xml
     assert semantic_summary(rewritten) == semantic_summary(LIFECYCLE)
+
+
+def test_attributes_at_their_bpmn_default_are_no_change() -> None:
+    # bpmn-js leaves them out, a hand-written file may spell them out: the same model.
+    assert LIFECYCLE.bpmn_xml.count('cancelActivity="true"') == 2
+    as_bpmn_js_writes_it = dataclasses.replace(
+        LIFECYCLE, bpmn_xml=LIFECYCLE.bpmn_xml.replace(' cancelActivity="true"', "")
+    )
+    spelled_out = with_bpmn(
+        '<bpmn:process id="ticket_lifecycle"',
+        '<bpmn:process processType="None" isClosed="false" id="ticket_lifecycle"',
+    )
+    spelled_out = with_bpmn(
+        '<bpmn:startEvent id="ticket_registered"',
+        '<bpmn:startEvent isInterrupting="true" parallelMultiple="0" id="ticket_registered"',
+        spelled_out,
+    )
+    spelled_out = with_bpmn(
+        '<bpmn:userTask id="l1_triage"',
+        '<bpmn:userTask implementation="##unspecified" startQuantity=" 1 " '
+        'completionQuantity="1" isForCompensation="false" id="l1_triage"',
+        spelled_out,
+    )
+    spelled_out = with_bpmn(
+        '<bpmn:exclusiveGateway id="gw_l1_merge"',
+        '<bpmn:exclusiveGateway gatewayDirection="Unspecified" id="gw_l1_merge"',
+        spelled_out,
+    )
+    spelled_out = with_bpmn(
+        '<bpmn:serviceTask id="assign_l1_engineer"',
+        '<bpmn:serviceTask implementation="##WebService" id="assign_l1_engineer"',
+        spelled_out,
+    )
+    assert semantic_summary(as_bpmn_js_writes_it) == semantic_summary(LIFECYCLE)
+    assert semantic_summary(spelled_out) == semantic_summary(LIFECYCLE)
+    assert diff_sources(LIFECYCLE, as_bpmn_js_writes_it).is_empty
+    assert diff_sources(spelled_out, as_bpmn_js_writes_it).is_empty
+
+
+def test_attributes_off_their_default_are_a_change() -> None:
+    kept_running = with_bpmn(
+        'attachedToRef="l1_triage" cancelActivity="true"',
+        'attachedToRef="l1_triage" cancelActivity="false"',
+    )
+    [change] = diff_sources(LIFECYCLE, kept_running).changed
+    assert (change.element_id, change.aspects) == ("alert_resolved_at_source", ("attributes",))
+    assert change.after["attributes"] == {
+        "attachedToRef": "l1_triage",
+        "cancelActivity": "false",
+    }
+    # The same attribute name on an element whose schema gives it no default stays.
+    direction = with_bpmn(
+        '<bpmn:exclusiveGateway id="gw_l1_merge"',
+        '<bpmn:exclusiveGateway gatewayDirection="Converging" id="gw_l1_merge"',
+    )
+    [change] = diff_sources(LIFECYCLE, direction).changed
+    assert change.after["attributes"]["gatewayDirection"] == "Converging"
+
+
+def _schema_defaults() -> dict[str, dict[str, str]]:
+    """Every BPMN element's attribute defaults, read from the XSD SpiffWorkflow ships."""
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    folder = Path(SpiffWorkflow.__file__).parent / "bpmn" / "parser" / "schema"
+    types: dict[str, tuple[str | None, dict[str, str]]] = {}
+    element_types: dict[str, str] = {}
+    for name in ("Semantic.xsd", "BPMN20.xsd"):
+        root = etree.parse(str(folder / name)).getroot()
+        for complex_type in root.iter(f"{xs}complexType"):
+            extension = complex_type.find(f".//{xs}extension")
+            own = {
+                attribute.get("name"): attribute.get("default")
+                for attribute in complex_type.iter(f"{xs}attribute")
+                if attribute.get("default") is not None
+            }
+            base = None if extension is None else extension.get("base")
+            types[complex_type.get("name")] = (base, own)
+        for element in root.findall(f"{xs}element"):
+            if element.get("type"):
+                element_types[element.get("name")] = element.get("type")
+
+    def inherited(type_name: str) -> dict[str, str]:
+        base, own = types.get(type_name.split(":")[-1], (None, {}))
+        return {**(inherited(base) if base else {}), **own}
+
+    found = {name: inherited(type_name) for name, type_name in element_types.items()}
+    return {name: defaults for name, defaults in found.items() if defaults}
+
+
+def test_the_default_table_is_the_bpmn_schemas() -> None:
+    table: dict[str, Any] = {name: dict(each) for name, each in XSD_DEFAULTS.items()}
+    assert table == _schema_defaults()
 
 
 def test_a_renamed_task() -> None:

@@ -18,7 +18,7 @@ from ui.components.designer.forms import forms_section
 from ui.components.designer.release import deploy_section, versions_section
 from ui.session import me, services
 
-DEFAULT_PROCESS = "ticket_lifecycle"
+DEFAULT_PROCESS = "ticket_lifecycle"  # selected first when there are several to design
 SECTIONS = {
     "BPMN": bpmn_section,
     "DMN": dmn_section,
@@ -29,15 +29,28 @@ SECTIONS = {
     "Cockpit": cockpit_section,
 }
 
+NOT_VISIBLE = "The process designer is not visible to you."
+
 person = me()
 desk = services()
 st.title("Process designer")
-keys = sorted({definition.key for definition in desk.processes.versions()}) or [DEFAULT_PROCESS]
-key = st.selectbox("Process", keys, key="designer.process") if len(keys) > 1 else keys[0]
+try:
+    keys = desk.designer.process_keys(person.username)
+except PermissionDenied:
+    st.error(NOT_VISIBLE)
+    st.stop()
+if not keys:
+    st.info("No process to design: no draft, no deployed version and no model in bpmn/.")
+    st.stop()
+if len(keys) > 1:
+    first = keys.index(DEFAULT_PROCESS) if DEFAULT_PROCESS in keys else 0
+    key = st.selectbox("Process", keys, index=first, key="designer.process")
+else:
+    key = keys[0]
 try:
     draft = desk.designer.open(key, person.username)
 except (PermissionDenied, NotFound):
-    st.error("The process designer is not visible to you.")
+    st.error(NOT_VISIBLE)
     st.stop()
 
 saved = (

@@ -218,13 +218,17 @@ def show_findings(
     st.markdown("\n".join(lines))
 
 
-def show_scenario_results(results: Iterable[ScenarioResult]) -> None:
+def show_scenario_results(results: Iterable[ScenarioResult], *, failed_only: bool = False) -> None:
+    """Each scenario's result under a count; ``failed_only``: the results are the failed
+    ones only (a refused deploy's), so the count says how many failed."""
     ran = list(results)
     if not ran:
         st.info("The draft has no scenarios to run.")
         return
     failed = sum(not result.passed for result in ran)
     summary = f"{len(ran) - failed} of {len(ran)} scenarios passed."
+    if failed_only:
+        summary = f"{failed} scenario{'s' if failed != 1 else ''} failed:"
     (st.error if failed else st.success)(summary)
     for result in ran:
         badge = ":green-badge[passed]" if result.passed else ":red-badge[failed]"

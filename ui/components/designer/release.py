@@ -71,7 +71,7 @@ def _refusal(err: InvalidProcess) -> None:
     if findings:
         show_findings(findings)
     if failed:
-        show_scenario_results(failed)
+        show_scenario_results(failed, failed_only=True)
 
 
 def deploy_section(ctx: DraftContext) -> None:
