@@ -18,3 +18,9 @@ def literal(text: object) -> str:
     kept as line breaks (CommonMark lets any ASCII punctuation be escaped this way)."""
     escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
     return "  \n".join(escaped.splitlines())
+
+
+def code(text: object) -> str:
+    """An id as inline code (where Markdown is not parsed). Neither a backtick nor a blank
+    line in it may end the code span, so whitespace runs become one space."""
+    return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
