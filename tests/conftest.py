@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from itsm.bootstrap import Services, build
 from itsm.clock import ManualClock
 from itsm.directory_seed import SeededDirectory, seed_directory
 from itsm.process_files import read_process_source
+from itsm.services.service_tasks import ServiceFunction
 from itsm.settings import PROJECT_ROOT, Settings
 from itsm.storage.migrate import upgrade_database
 from itsm.storage.tables import metadata
@@ -122,11 +123,18 @@ def clock() -> ManualClock:
 
 
 def build_desk(
-    url: str, clock: ManualClock, **settings: object
+    url: str,
+    clock: ManualClock,
+    *,
+    functions: Mapping[str, ServiceFunction] | None = None,
+    **settings: object,
 ) -> tuple[Services, SeededDirectory]:
+    """A seeded desk with the lifecycle deployed; ``functions`` replace the service-task
+    functions (default: the bundled ones)."""
     services = build(
         Settings(database_url=url, attachments_dir=Path(tempfile.mkdtemp()), **settings),  # type: ignore[arg-type]
         clock=clock,
+        functions=functions,
         fast_password_hashing=True,
     )
     with services.unit_of_work() as uow:
@@ -134,6 +142,22 @@ def build_desk(
         uow.commit()
     services.processes.deploy(read_process_source(LIFECYCLE_BPMN), "test-setup", "bundled")
     return services, seeded
+
+
+def worker_processes() -> list[int]:
+    """Live isolated script workers (``itsm.engine.isolated``) started by this process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"isolated_worker" in cmdline:
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.fixture

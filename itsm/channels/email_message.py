@@ -291,12 +291,14 @@ def _payload_bytes(part: Message) -> bytes:
     return b""
 
 
-def _part_text(part: Message) -> str:
+def _part_text(part: Message, data: bytes | None = None) -> str:
+    """The part's text; ``data`` is its payload when already decoded from the transfer
+    encoding."""
     try:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    return _decode_bytes(_payload_bytes(part), charset)
+    return _decode_bytes(_payload_bytes(part) if data is None else data, charset)
 
 
 def _content_type(part: Message) -> str:
@@ -370,11 +372,11 @@ def _bodies_and_attachments(
             continue
         is_text = ctype in ("text/plain", "text/html")
         if is_text and disposition != "attachment" and name is None:
-            if _payload_bytes(part).startswith(cut_mark):
+            data = _payload_bytes(part)
+            if data.startswith(cut_mark):
                 skipped.append(f"{ctype} body")
                 continue
-            text = _part_text(part)
-            (plain if ctype == "text/plain" else html).append(text)
+            (plain if ctype == "text/plain" else html).append(_part_text(part, data))
             continue
         if ctype in ("message/delivery-status", "message/rfc822-headers", "text/rfc822-headers"):
             continue

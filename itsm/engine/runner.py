@@ -279,19 +279,7 @@ class SpiffProcessEngine:
         migration.move(workflow, self._specs.get(target, target_hash))
         # Loaded back on the new version: what is stored is what the next step will read.
         moved = self._restore(target, target_hash, self._states.dump(workflow), _no_service_calls)
-        last = moved.last_task
-        return EngineRun(
-            state=self._states.dump(moved),
-            waiting_tasks=tuple(
-                _waiting_task(t)
-                for t in moved.get_tasks(state=TaskState.READY)
-                if isinstance(t.task_spec, HUMAN_TASK_TYPES)
-            ),
-            passed=(),
-            next_timer_at=_next_timer_at(moved.event_manager.tasks.values()),
-            completed=bool(moved.completed),
-            data=dict(last.data) if last is not None else {},
-        )
+        return self._engine_run(moved, moved.get_tasks(state=TaskState.READY), (), None)
 
     def instance_path(self, source: ProcessSource, content_hash: str, state: str) -> InstancePath:
         return positions.path(self._restore(source, content_hash, state, _no_service_calls))
@@ -311,24 +299,31 @@ class SpiffProcessEngine:
         # Timers that are already due (a replayed history, a late timer run) fire now, so
         # keep stepping until nothing automatic is left.
         failure: ElementFailure | None = None
-        while failure is None:
+        while True:
             try:
                 workflow.do_engine_steps(will_complete_task=recorder)
             except Exception as err:
                 failure = _contained(err, recorder)
+            ready = workflow.get_tasks(state=TaskState.READY)
+            if failure is not None or all(t.task_spec.manual for t in ready):
                 break
-            if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
-                break
-        waiting = tuple(
-            _waiting_task(t)
-            for t in workflow.get_tasks(state=TaskState.READY)
-            if isinstance(t.task_spec, HUMAN_TASK_TYPES)
-        )
+        return self._engine_run(workflow, ready, tuple(recorder.passed), failure)
+
+    def _engine_run(
+        self,
+        workflow: Any,
+        ready: list[Any],
+        passed: tuple[PassedElement, ...],
+        failure: ElementFailure | None,
+    ) -> EngineRun:
+        """What the caller persists: ``ready`` is the workflow's READY tasks, as just read."""
         last = workflow.last_task
         return EngineRun(
             state=self._states.dump(workflow),
-            waiting_tasks=waiting,
-            passed=tuple(recorder.passed),
+            waiting_tasks=tuple(
+                _waiting_task(t) for t in ready if isinstance(t.task_spec, HUMAN_TASK_TYPES)
+            ),
+            passed=passed,
             next_timer_at=_next_timer_at(workflow.event_manager.tasks.values()),
             completed=bool(workflow.completed) and failure is None,
             data=dict(last.data) if last is not None else {},
@@ -353,7 +348,7 @@ def _guarded(step: Any, running: Callable[[], str]) -> None:
 
 def _domain_error(err: Exception, running: Callable[[], str]) -> ItsmError:
     if isinstance(err, SpiffWorkflowException):
-        cause = getattr(err, "exception", None) or err.__cause__ or err.__context__
+        cause = _cause(err)
         if isinstance(cause, ConflictError):
             return cause
         element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or running()
@@ -364,9 +359,15 @@ def _domain_error(err: Exception, running: Callable[[], str]) -> ItsmError:
     return ProcessFailed(running(), _reason(err))
 
 
+def _cause(err: SpiffWorkflowException) -> BaseException | None:
+    """What went wrong inside the engine (the library wraps it)."""
+    cause: BaseException | None = getattr(err, "exception", None)
+    return cause or err.__cause__ or err.__context__
+
+
 def _reason(err: Exception) -> str:
     if isinstance(err, SpiffWorkflowException):
-        cause = getattr(err, "exception", None) or err.__cause__ or err.__context__
+        cause = _cause(err)
         return str(cause) if isinstance(cause, ItsmError) else str(err)
     if isinstance(err, ItsmError):
         return str(err)

@@ -434,10 +434,8 @@ def _assigned_names(tree: ast.AST) -> tuple[set[str], str | None]:
 
 
 def _cost(tree: ast.AST) -> str | None:
-    """Why ``tree`` may not run in process (None: it is cheap)."""
-    _, reason = _assigned_names(tree)
-    if reason is not None:
-        return reason
+    """Why ``tree`` may not run in process (None: it is cheap), once ``_assigned_names``
+    found only assignments to names."""
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if type(node) not in _CHEAP_NODES:
@@ -624,7 +622,7 @@ class _Guarded(ast.NodeTransformer):
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
         self.generic_visit(node)
-        assert isinstance(node.target, ast.Name)  # _cost sends anything else to the worker
+        assert isinstance(node.target, ast.Name)  # check sends anything else to the worker
         name = node.target.id
         value = ast.Call(
             func=ast.Name("__sandbox_augment__", ast.Load()),
@@ -697,10 +695,10 @@ def check(source: str, mode: Literal["eval", "exec"]) -> CheckedCode:
         reason = _refusal(node)
         if reason is not None:
             raise UnsafeScript(f"{reason}: {source!r}")
-    costly = _cost(tree)
+    assigned, costly = _assigned_names(tree)
+    costly = costly or _cost(tree)
     if costly is not None:
         return CheckedCode(text, mode, None, costly, ())
-    assigned, _ = _assigned_names(tree)
     reads_back = any(
         isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in assigned
         for node in ast.walk(tree)

@@ -233,8 +233,10 @@ class InstanceStep:
     ) -> InstanceFailure:
         """The instance waits at the failed element: retried later if it is a service task
         with attempts left, else an incident that the admins and the lead are told about."""
-        again = previous is not None and previous.element_id == failed.element_id
-        attempts = previous.attempts + 1 if previous is not None and again else 1
+        if previous is not None and previous.element_id == failed.element_id:
+            attempts, failed_since = previous.attempts + 1, previous.failed_since
+        else:
+            attempts, failed_since = 1, self.now
         delay = (
             self._policy.retry_delay_seconds(attempts)
             if failed.kind in RETRIED_KINDS
@@ -244,7 +246,7 @@ class InstanceStep:
             element_id=failed.element_id,
             error=failed.reason[:MAX_ERROR_CHARS],
             attempts=attempts,
-            failed_since=previous.failed_since if previous is not None and again else self.now,
+            failed_since=failed_since,
             next_retry_at=None if delay is None else self.now + timedelta(seconds=delay),
         )
         self._forget_step(failed.element_id)

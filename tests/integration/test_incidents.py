@@ -11,18 +11,18 @@ from typing import Any
 
 import pytest
 
-from itsm.bootstrap import Services, build
+from itsm.bootstrap import Services
 from itsm.clock import ManualClock
-from itsm.directory_seed import seed_directory
 from itsm.domain.commands import NewTicket
 from itsm.domain.errors import ConflictError, PermissionDenied, ValidationFailed
 from itsm.domain.process import InstanceStatus, ProcessInstance
 from itsm.engine.runner import SpiffProcessEngine
 from itsm.process_files import read_process_source
 from itsm.services.service_tasks import TaskContext
-from itsm.settings import PROJECT_ROOT, Settings
+from itsm.settings import PROJECT_ROOT
 from tasks import service_functions
 from tasks.notifications import notify
+from tests.conftest import build_desk
 
 ADMIN = "lukasz.kwiatkowski"
 LEAD = "ewa.kozlowska"
@@ -63,16 +63,11 @@ def desk_for(database_url: str, clock: ManualClock) -> Iterator[Any]:
     built: list[Services] = []
 
     def make(relay: FlakyRelay, retries: int = 3) -> Services:
-        services = build(
-            Settings(database_url=database_url, service_task_retries=retries),
-            clock=clock,
+        services, _ = build_desk(
+            database_url,
+            clock,
             functions={**service_functions(), "notify": relay},
-        )
-        with services.unit_of_work() as uow:
-            seed_directory(uow, services.catalog, clock.now())
-            uow.commit()
-        services.processes.deploy(
-            read_process_source(PROJECT_ROOT / "bpmn" / "ticket_lifecycle.bpmn"), "t"
+            service_task_retries=retries,
         )
         built.append(services)
         return services

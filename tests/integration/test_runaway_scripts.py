@@ -5,11 +5,9 @@ the isolated worker at all."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,26 +24,10 @@ from itsm.process_files import read_process_source
 from itsm.scenarios import ScenarioPlayer, load_scenarios, ticket_command
 from itsm.services.ports import ProcessSource
 from itsm.settings import PROJECT_ROOT
-from tests.conftest import LIFECYCLE_BPMN
+from tests.conftest import LIFECYCLE_BPMN, worker_processes
 
 STOPPED_WITHIN_SECONDS = 6.0  # the 2 s limit, the rest of the step and a noisy machine
 RUNAWAY = "sum(range(10**12))"
-
-
-def worker_processes() -> list[int]:
-    """Live isolated workers started by this process."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"isolated_worker" in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 def command() -> NewTicket:

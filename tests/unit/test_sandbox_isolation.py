@@ -22,6 +22,7 @@ import pytest
 from itsm.engine import isolated, sandbox
 from itsm.engine.isolated import ScriptWorker
 from itsm.engine.sandbox import ScriptAborted, evaluate, execute
+from tests.conftest import worker_processes
 
 Mode = Literal["eval", "exec"]
 LIMIT_SECONDS = 2.0
@@ -53,24 +54,6 @@ def run(mode: Mode, code: str, variables: dict[str, Any] | None = None) -> Any:
         return evaluate(code, data)
     execute(code, data)
     return data
-
-
-def worker_processes() -> list[int]:
-    """Live isolated workers started by this process."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        state = stat.rsplit(")", 1)[1].split()[0]
-        if parent == os.getpid() and state != "Z" and b"isolated_worker" in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.parametrize(("mode", "code"), RUNAWAYS.values(), ids=RUNAWAYS.keys())
