@@ -23,9 +23,14 @@ from itsm.clock import ManualClock
 from itsm.directory_seed import seed_directory
 from itsm.domain.commands import NewTicket
 from itsm.domain.errors import ItsmError
-from itsm.domain.people import Role
 from itsm.process_files import read_process_source, read_scenarios
-from itsm.scenarios import Scenario, ScenarioPlayer, parse_scenarios, ticket_command
+from itsm.scenarios import (
+    Scenario,
+    ScenarioPlayer,
+    parse_scenarios,
+    requesters,
+    ticket_command,
+)
 from itsm.settings import Settings
 from itsm.storage.database import create_database_engine
 from itsm.storage.migrate import upgrade_database
@@ -258,15 +263,7 @@ def _replay_history(
 
 
 def _requester_for(scenario: Scenario, client: Any, rng: random.Random) -> str:
-    wanted = scenario.requester_must_be_authorised
-    people = [
-        p
-        for p in client.people
-        if p.role is Role.REQUESTER and (wanted is None or p.authorised == wanted)
-    ]
-    if not people:
-        raise ItsmError(f"client {client.code} has no requester for scenario {scenario.name}")
-    return str(rng.choice(people).username)
+    return str(rng.choice(requesters(client, scenario)).username)
 
 
 def _vary(data: Mapping[str, Any], clock: ManualClock, rng: random.Random) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from itsm.catalog import DemoClient
 from itsm.clock import ManualClock
 from itsm.directory_seed import seed_directory
 from itsm.domain.errors import ItsmError
-from itsm.domain.people import Role
 from itsm.domain.process import InstanceStatus
 from itsm.engine.instance_data import InstanceData
 from itsm.scenarios import (
@@ -31,6 +30,7 @@ from itsm.scenarios import (
     Scenario,
     ScenarioPlayer,
     parse_scenarios,
+    requesters,
     ticket_command,
     unmet_expectations,
 )
@@ -168,15 +168,8 @@ def _client(desk: Any, scenario: Scenario) -> DemoClient:
 
 
 def _requester(client: DemoClient, scenario: Scenario) -> str:
-    """A requester of the client; an authorised one when the scenario needs it, else not."""
-    authorised = scenario.requester_must_be_authorised
-    people = [
-        p
-        for p in client.people
-        if p.role is Role.REQUESTER and (authorised is None or p.authorised == authorised)
-    ]
-    if not people:
-        raise ItsmError(f"client {client.code} has no requester for scenario {scenario.name}")
+    """A requester of the client fitting the scenario, the one it names if it names one."""
+    people = requesters(client, scenario)
     named = [p for p in people if p.username == scenario.start.get("requester_username")]
     return (named or people)[0].username
 

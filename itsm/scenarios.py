@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from itsm.catalog import DemoClient, DemoClientPerson
 from itsm.domain.commands import NewTicket
 from itsm.domain.directory import Person
 from itsm.domain.errors import ItsmError
-from itsm.domain.people import ROLE_GROUPS
+from itsm.domain.people import ROLE_GROUPS, Role
 from itsm.domain.process import HumanTask
 from itsm.domain.tickets import Ticket
 
@@ -120,6 +121,20 @@ def unmet_expectations(
         elif data[name] != wanted:
             problems.append(f"process data {name} is {data[name]!r}, expected {wanted!r}")
     return problems
+
+
+def requesters(client: DemoClient, scenario: Scenario) -> list[DemoClientPerson]:
+    """The client's requesters who fit the scenario: authorised ones when it fixes the
+    authorisation check to pass, unauthorised ones when to fail, else all of them."""
+    wanted = scenario.requester_must_be_authorised
+    people = [
+        p
+        for p in client.people
+        if p.role is Role.REQUESTER and (wanted is None or p.authorised == wanted)
+    ]
+    if not people:
+        raise ItsmError(f"client {client.code} has no requester for scenario {scenario.name}")
+    return people
 
 
 def ticket_command(

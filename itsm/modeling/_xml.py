@@ -57,6 +57,8 @@ FLOW_NODES = frozenset(
     }
 )
 SUBPROCESSES = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+TIMER_PARTS = ("timeDate", "timeDuration", "timeCycle")
+"""The children of a ``timerEventDefinition`` that say when it fires."""
 
 _SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False

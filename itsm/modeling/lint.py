@@ -15,12 +15,20 @@ from dataclasses import dataclass
 from lxml import etree
 
 from itsm.modeling._graph import Flow, Node, ProcessGraph, ancestors, process_graphs
-from itsm.modeling._xml import BPMN, SPIFF, SUBPROCESSES, clean, describe, parse_xml, text_of
+from itsm.modeling._xml import (
+    BPMN,
+    SPIFF,
+    SUBPROCESSES,
+    TIMER_PARTS,
+    clean,
+    describe,
+    parse_xml,
+    text_of,
+)
 from itsm.services.ports import ProcessSource
 
 HUMAN_TASKS = frozenset({"userTask", "manualTask"})
 CHOICE_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway"})
-TIMER_PARTS = ("timeDate", "timeDuration", "timeCycle")
 _BARE_DURATION = re.compile(r"(R\d*/)?P(?=[^/]*\d)[0-9YMWDTHS.]+")
 """``PT5M`` or ``R3/PT10M`` written without quotes: valid Python, but a variable lookup."""
 
@@ -84,7 +92,7 @@ def _extension(node: Node, tag: str) -> etree._Element | None:
 
 
 def properties_of(node: Node) -> dict[str, str]:
-    found = node.element.find(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}properties")
+    found = _extension(node, "properties")
     if found is None:
         return {}
     return {

@@ -21,6 +21,8 @@ from itsm.modeling._defaults import at_default
 from itsm.modeling._xml import (
     BPMN,
     DIAGRAM_NAMESPACES,
+    SUBPROCESSES,
+    TIMER_PARTS,
     XSI,
     elements,
     is_bpmn,
@@ -32,11 +34,11 @@ from itsm.modeling._xml import (
 )
 from itsm.services.ports import ProcessSource
 
-_SCOPES = frozenset({"definitions", "process", "subProcess", "transaction", "adHocSubProcess"})
+_SCOPES = frozenset({"definitions", "process", "lane"}) | SUBPROCESSES
+"""Elements whose children with an id are elements of their own."""
 _TRANSPARENT = frozenset({"laneSet", "childLaneSet", "collaboration"})
 """Containers whose children are recorded as elements of the enclosing scope."""
 _DERIVED = frozenset({"incoming", "outgoing"})
-_TIMER_PARTS = ("timeDate", "timeDuration", "timeCycle")
 
 
 def semantic_summary(source: ProcessSource) -> dict[str, Any]:
@@ -89,7 +91,7 @@ def _walk(scope: etree._Element, scope_id: str | None, records: dict[str, dict[s
         if not element_id:
             continue  # content without an id belongs to no element (it is not BPMN)
         records[element_id] = _record(child, scope_id)
-        if is_bpmn(child) and (tag in _SCOPES or tag == "lane"):
+        if is_bpmn(child, *_SCOPES):
             _walk(child, element_id, records)
 
 
@@ -110,7 +112,7 @@ def _record(element: etree._Element, parent: str | None) -> dict[str, Any]:
     if attributes:
         record["attributes"] = attributes
     # A scope's children with an id are elements of their own (``_walk`` records them).
-    scope = is_bpmn(element) and (local(element) in _SCOPES or local(element) == "lane")
+    scope = is_bpmn(element, *_SCOPES)
     for child in elements(element):
         if not (scope and child.get("id")):
             _add_child(record, child)
@@ -137,7 +139,7 @@ def _add_child(record: dict[str, Any], child: etree._Element) -> None:
     elif tag.endswith("EventDefinition"):
         record.setdefault("events", []).append(_canonical(child, drop_id=True))
         if tag == "timerEventDefinition":
-            for part in _TIMER_PARTS:
+            for part in TIMER_PARTS:
                 found = child.find(f"{{{BPMN}}}{part}")
                 if found is not None:
                     record.setdefault("timers", {})[part] = text_of(found)

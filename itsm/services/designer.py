@@ -188,7 +188,7 @@ class DesignerService:
             )
 
         return self._processes.deploy(
-            ProcessSource(draft.bpmn_xml, draft.dmn_xml, draft.forms),
+            _from_draft(draft).source,
             actor,
             comment,
             draft.scenarios_json,
@@ -212,8 +212,12 @@ class DesignerService:
         """What the draft (or what ``open`` returns) changes against the latest version;
         without a deployed version, everything in it is new."""
         draft = self.open(key, actor)
-        deployed = self._processes.versions(key)
-        base = source_of(deployed[-1]) if deployed else ProcessSource("")
+        with self._uow(read_only=True) as uow:
+            # The latest version only, cached by id: the Deploy tab asks on every rerun.
+            latest_id = uow.processes.latest_definition_id(key)
+            base = (
+                ProcessSource("") if latest_id is None else self._processes.source(latest_id, uow)
+            )
         return diff_sources(base, draft.source)
 
     def _ensure(self, actor: str) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures shared by the integration tests of the channels."""
+"""Fixtures and helpers shared by the integration tests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from itsm.api.app import create_api
 from itsm.bootstrap import Services
 from itsm.clock import ManualClock
+from itsm.domain.commands import NewTicket
 from tests.conftest import build_desk
 
 
@@ -30,3 +31,16 @@ def text_mail(*, sender: str, subject: str, message_id: str, body: str) -> bytes
         "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
         f"{body}\r\n"
     ).encode()
+
+
+def register(desk: Services) -> str:
+    """A portal ticket of ACME's requester Anna; its number."""
+    command = NewTicket(
+        client_code="ACME",
+        requester="anna.kowalska",
+        channel="portal",
+        category="hardware",
+        subject="Mouse dead",
+        description="-",
+    )
+    return desk.intake.register(command, "anna.kowalska").number

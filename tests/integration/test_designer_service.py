@@ -16,7 +16,6 @@ from sqlalchemy import select
 from itsm.bootstrap import Services, build
 from itsm.clock import ManualClock
 from itsm.directory_seed import seed_directory
-from itsm.domain.commands import NewTicket
 from itsm.domain.errors import ConflictError, InvalidProcess, NotFound, PermissionDenied
 from itsm.modeling import LintFinding, semantic_summary
 from itsm.process_files import read_process_source
@@ -24,6 +23,7 @@ from itsm.services.ports import ProcessSource
 from itsm.services.processes import ScenarioResult
 from itsm.settings import PROJECT_ROOT, Settings
 from itsm.storage.tables import audit_events
+from tests.integration.conftest import register
 
 KEY = "ticket_lifecycle"
 OWNER = "joanna.mazur"  # process owner in config/demo.toml
@@ -50,18 +50,6 @@ def events(desk: Services, kind: str) -> list[dict[str, Any]]:
     with desk.database.connect() as connection:
         rows = connection.execute(select(audit_events).where(audit_events.c.kind == kind))
         return [dict(row) for row in rows.mappings()]
-
-
-def register(desk: Services) -> str:
-    command = NewTicket(
-        client_code="ACME",
-        requester="anna.kowalska",
-        channel="portal",
-        category="hardware",
-        subject="Mouse dead",
-        description="-",
-    )
-    return desk.intake.register(command, "anna.kowalska").number
 
 
 def test_open_save_and_reopen_a_draft(sqlite_desk: Services, clock: ManualClock) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from itsm.bootstrap import Services
-from itsm.domain.commands import NewTicket
 from itsm.process_files import read_process_source
 from itsm.services.ports import ProcessSource
 from itsm.settings import PROJECT_ROOT
+from tests.integration.conftest import register
 
 RESOLVE = {
     "remote_desktop_consent": False,
@@ -16,18 +16,6 @@ RESOLVE = {
     "resolution": "Replugged the cable",
     "time_spent_minutes": 5,
 }
-
-
-def register(desk: Services) -> str:
-    command = NewTicket(
-        client_code="ACME",
-        requester="anna.kowalska",
-        channel="portal",
-        category="hardware",
-        subject="Mouse dead",
-        description="-",
-    )
-    return desk.intake.register(command, "anna.kowalska").number
 
 
 def open_tasks(desk: Services, number: str) -> list[tuple[str, str]]:

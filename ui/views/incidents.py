@@ -7,6 +7,7 @@ import streamlit as st
 from itsm.domain.errors import ItsmError, NotFound, PermissionDenied, ValidationFailed
 from itsm.domain.process import InstanceStatus
 from itsm.services.incidents import IncidentOutcome
+from ui.components.literal import code
 from ui.session import me, services
 
 DONE_KEY = "incidents.done"
@@ -17,11 +18,6 @@ def said(outcome: IncidentOutcome, what: str) -> tuple[str, str]:
         return "warning", f"{outcome.ticket_number}: {what}, but the step failed again."
     waiting = ", ".join(task.name for task in outcome.next_tasks) or "nothing more"
     return "success", f"{outcome.ticket_number}: {what}; the process now waits for: {waiting}."
-
-
-def plain(text: str) -> str:
-    """An element id inside inline code in markdown: it must not close the code span."""
-    return text.replace("`", "'")
 
 
 person = me()
@@ -59,7 +55,7 @@ for incident in incidents:
         )
         head.markdown(
             f"{state} **{incident.ticket_number}** · {incident.client_code} · step "
-            f"`{plain(incident.element_id)}` · {tries} · since "
+            f"{code(incident.element_id)} · {tries} · since "
             f"{incident.failed_since:%Y-%m-%d %H:%M} UTC{next_try}"
         )
         head.text(incident.ticket_subject)  # plain text: a subject is data, never markup

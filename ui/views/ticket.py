@@ -6,7 +6,7 @@ import streamlit as st
 
 from itsm.domain.errors import ItsmError, NotFound, PermissionDenied
 from ui.components.designer.cockpit import ticket_path
-from ui.components.literal import literal
+from ui.components.literal import code, literal
 from ui.components.ticket_card import ticket_summary
 from ui.session import me, open_task, services
 
@@ -40,16 +40,16 @@ ticket = details.ticket
 ticket_summary(details, desk.clock.now())
 failure = details.instance.failure if details.instance is not None else None
 if staff and failure is not None:
-    step = failure.element_id.replace("`", "'")
+    step = code(failure.element_id)
     if failure.next_retry_at is None:
         st.warning(
-            f"Incident: the process stopped at step `{step}` after {failure.attempts} failed "
+            f"Incident: the process stopped at step {step} after {failure.attempts} failed "
             f"attempt(s), since {failure.failed_since:%Y-%m-%d %H:%M} UTC. An admin or the "
             "service desk lead can retry or skip it on the Incidents page."
         )
     else:
         st.info(
-            f"Step `{step}` failed ({failure.attempts} attempt(s)); it is tried again "
+            f"Step {step} failed ({failure.attempts} attempt(s)); it is tried again "
             f"automatically at {failure.next_retry_at:%Y-%m-%d %H:%M} UTC."
         )
     st.code(failure.error or "(no message)", language=None, wrap_lines=True)
@@ -57,9 +57,9 @@ if verified := st.session_state.pop("ticket.verified", None):
     st.success(verified)
 if not ticket.requester_verified:
     # As code: the contact is whatever the gateway sent, never to be rendered as markup.
-    contact = (ticket.reported_contact or "unknown").replace("`", "'")
+    contact = code(ticket.reported_contact or "unknown")
     st.warning(
-        f"Unverified requester: reported from `{contact}`. Nobody was answered "
+        f"Unverified requester: reported from {contact}. Nobody was answered "
         "automatically; find out who wrote before replying."
     )
     try:

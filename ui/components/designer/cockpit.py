@@ -10,8 +10,8 @@ import streamlit as st
 
 from itsm.domain.errors import ItsmError, NotFound, PermissionDenied
 from itsm.modeling.semantics import bpmn_elements
-from ui.components.designer.common import DraftContext, code
-from ui.components.literal import literal
+from ui.components.designer.common import DraftContext
+from ui.components.literal import code, literal
 from ui.components.modeler import ElementFigures, bpmn_modeler
 from ui.session import services
 

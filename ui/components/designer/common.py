@@ -13,7 +13,7 @@ from itsm.modeling.lint import LintFinding
 from itsm.services.designer import Draft
 from itsm.services.ports import JsonDict, ProcessSource
 from itsm.services.processes import ScenarioResult, Validation
-from ui.components.literal import literal
+from ui.components.literal import code, literal
 from ui.components.modeler import LintMark
 from ui.session import services
 
@@ -74,11 +74,6 @@ def editing(key: str, actor: str, draft: Draft) -> DraftContext:
 
 def pin(key: str, draft: Draft) -> None:
     st.session_state[PIN_KEY] = (key, draft.version, draft.based_on_definition_id)
-
-
-def code(text: object) -> str:
-    """An id as inline code; a backtick in it must not end the code span."""
-    return "`" + str(text).replace("`", "'") + "`"
 
 
 def flash(kind: FlashKind, text: str) -> None:
