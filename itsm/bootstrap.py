@@ -20,7 +20,7 @@ from itsm.engine.runner import SpiffProcessEngine
 from itsm.passwords import Argon2PasswordHasher
 from itsm.reporting import MonthlyReportRenderer
 from itsm.scenario_desk import ScenarioDesk
-from itsm.services.accounts import AccountService
+from itsm.services.accounts import AccountService, LoginThrottle
 from itsm.services.alert_intake import AlertIntake
 from itsm.services.api_access import ApiAccess
 from itsm.services.collaboration import Collaboration
@@ -214,7 +214,15 @@ def build(
         tasks=HumanTaskService(runtime),
         timers=TimerService(runtime),
         tickets=TicketViews(uow),
-        accounts=AccountService(uow, Argon2PasswordHasher(fast=fast_password_hashing), clock),
+        accounts=AccountService(
+            uow,
+            Argon2PasswordHasher(fast=fast_password_hashing),
+            clock,
+            LoginThrottle(
+                settings.login_max_failures,
+                timedelta(minutes=settings.login_failure_window_minutes),
+            ),
+        ),
         delivery=_delivery(settings, uow, clock, blobs),
         api_access=ApiAccess(uow, clock),
         alerts=AlertIntake(

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         default=None, description="HTTP endpoint accepting {to, text, id} JSON; no SMS if unset"
     )
     sms_gateway_token: str | None = Field(default=None, description="Bearer token for it")
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong passwords per username within login_failure_window_minutes "
+        "before that username's logins are refused until the oldest one ages out",
+    )
+    login_failure_window_minutes: int = Field(default=15, ge=1)
     service_task_retries: int = Field(
         default=3,
         ge=0,

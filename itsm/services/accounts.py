@@ -8,7 +8,9 @@ it in an HTTP request that sets the long-lived cookie, so the cookie can be Http
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -32,15 +34,35 @@ class InvalidCredentials(PermissionDenied):
     """Wrong username or password (deliberately not saying which)."""
 
 
+class LoginThrottled(InvalidCredentials):
+    """Too many wrong passwords for one username lately: no password is checked until the
+    oldest of them is older than the window (whether the username exists or not)."""
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """At most ``max_failures`` wrong passwords per username within ``window``."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class AccountService:
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        clock: Clock,
+        throttle: LoginThrottle = LoginThrottle(),
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
+        self._throttle = throttle
         # Verifying against a real hash for unknown users keeps the timing the same.
         self._decoy = hasher.hash(secrets.token_urlsafe(16))
 
@@ -59,15 +81,29 @@ class AccountService:
             uow.commit()
 
     def login(self, username: str, password: str) -> str:
-        """A single-use ticket to redeem within a minute, or InvalidCredentials."""
+        """A single-use ticket to redeem within a minute, or InvalidCredentials (with
+        LoginThrottled after too many wrong passwords for this username)."""
+        username = username.strip()[:120]
+        since = self._clock.now() - self._throttle.window
         with self._uow(read_only=True) as uow:
-            found = uow.sessions.password_hash(username.strip())
+            failures = uow.sessions.failures_since(username, since)
+            found = uow.sessions.password_hash(username)
+        if len(failures) >= self._throttle.max_failures:
+            wait = failures[-self._throttle.max_failures] + self._throttle.window
+            minutes = max(1, math.ceil((wait - self._clock.now()).total_seconds() / 60))
+            raise LoginThrottled(
+                f"too many wrong passwords for this username: try again in {minutes} min"
+            )
         # The (deliberately slow) hash check runs outside any transaction.
         stored = found[1] if found else None
         valid = self._hasher.verify(stored or self._decoy, password) and stored is not None
-        if not valid or found is None:
-            raise InvalidCredentials("wrong username or password")
         with self._uow() as uow:
+            if not valid or found is None:
+                uow.sessions.forget_failures(username, before=since)
+                uow.sessions.record_failure(username, self._clock.now())
+                uow.commit()
+                raise InvalidCredentials("wrong username or password")
+            uow.sessions.forget_failures(username)
             ticket = self._open(uow, found[0], TICKET_LIFETIME, "ticket")
             uow.commit()
         return ticket

@@ -18,6 +18,7 @@ from sqlalchemy import (
     RowMapping,
     and_,
     bindparam,
+    delete,
     func,
     insert,
     or_,
@@ -1080,6 +1081,25 @@ class SessionRepository:
         self._db.execute(
             update(t.people).where(t.people.c.id == person_id).values(password_hash=password_hash)
         )
+
+    def record_failure(self, username: str, at: datetime) -> None:
+        self._db.execute(insert(t.login_failures).values(username=username, failed_at=at))
+
+    def failures_since(self, username: str, since: datetime) -> list[datetime]:
+        """When ``username`` failed to log in after ``since``, oldest first."""
+        rows = self._db.execute(
+            select(t.login_failures.c.failed_at)
+            .where(t.login_failures.c.username == username, t.login_failures.c.failed_at > since)
+            .order_by(t.login_failures.c.failed_at)
+        )
+        return [row[0] for row in rows]
+
+    def forget_failures(self, username: str, *, before: datetime | None = None) -> None:
+        """After a good login (all of them), or the ones too old to count (``before``)."""
+        query = delete(t.login_failures).where(t.login_failures.c.username == username)
+        if before is not None:
+            query = query.where(t.login_failures.c.failed_at <= before)
+        self._db.execute(query)
 
     def password_hash(self, username: str) -> tuple[int, str | None] | None:
         row = self._db.execute(

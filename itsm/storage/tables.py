@@ -347,6 +347,16 @@ login_sessions = Table(
     Column("method", String(16), nullable=False),
 )
 
+login_failures = Table(
+    # Failed password checks per typed username (known or not), for throttling guessing.
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(120), nullable=False),
+    Column("failed_at", UtcDateTime, nullable=False),
+    Index("ix_login_failures_username_failed_at", "username", "failed_at"),
+)
+
 comments = Table(
     "comments",
     metadata,

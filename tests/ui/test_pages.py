@@ -308,3 +308,17 @@ def test_lead_reviews_quarantined_mail_and_gets_the_original(
         app_as("jan.nowak", "views/quarantine.py")  # not in an engineer's menu at all
     with pytest.raises(PermissionDenied):
         app_services.quarantine.messages("jan.nowak")  # and the service refuses too
+
+
+def test_login_page_says_when_a_username_is_throttled(app_as: AppFor) -> None:
+    at = app_as(None)
+    at.text_input[0].input("jan.nowak")
+    for _ in range(5):
+        at.text_input[1].input("wrong password!")
+        at.button[0].click().run()
+    at.session_state["itsm_redeem_in_session"] = True
+    at.text_input[1].input("correct horse battery")
+    at.button[0].click().run()
+    assert titles(at) == ["itsm-orchestrator"]  # not logged in, even with the right one
+    [error] = [e.value for e in at.error]
+    assert error.startswith("Not logged in: too many wrong passwords for this username")

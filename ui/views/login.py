@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from itsm.services.accounts import InvalidCredentials
+from itsm.services.accounts import InvalidCredentials, LoginThrottled
 from ui.components.redirect import complete_login
 from ui.session import TOKEN_KEY, oidc_available, services
 
@@ -23,6 +23,8 @@ if submitted:
     accounts = services().accounts
     try:
         ticket = accounts.login(username, password)
+    except LoginThrottled as refused:
+        st.error(f"Not logged in: {refused}.")
     except InvalidCredentials:
         st.error("Wrong username or password.")
     else:
