@@ -144,6 +144,23 @@ def build_desk(
     return services, seeded
 
 
+def resent_as(raw: bytes, from_header: str, message_id: str, extra: bytes = b"") -> bytes:
+    """A corpus message as if another mail system had sent it: From and Message-ID replaced
+    (folded continuation lines too), Sender dropped, ``extra`` header lines added."""
+    head, sep, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    kept: list[bytes] = []
+    dropping = False
+    for line in head.splitlines():
+        if line[:1] in (b" ", b"\t") and dropping:
+            continue
+        dropping = line.lower().startswith((b"from:", b"message-id:", b"sender:"))
+        if not dropping:
+            kept.append(line)
+    new_head = [f"From: {from_header}".encode(), f"Message-ID: <{message_id}>".encode()]
+    new_head += [extra] if extra else []
+    return b"\r\n".join(new_head + kept) + (sep or b"\r\n\r\n") + body
+
+
 def worker_processes() -> list[int]:
     """Live isolated script workers (``itsm.engine.isolated``) started by this process."""
     found = []

@@ -21,6 +21,7 @@ from itsm.domain.inbound_email import ParsedEmail, Rejected
 from itsm.services.email_intake import EmailIntake, InboundResult
 from itsm.settings import Settings
 from itsm.storage.inbound import InboundMessages
+from tests.conftest import resent_as
 
 ANNA = "Anna Kowalska <anna.kowalska@acme.example>"
 OUTCOMES = {"ticket_created", "comment_added", "ignored", "quarantined", "rejected", "duplicate"}
@@ -335,18 +336,7 @@ def test_tickets_per_sender_per_hour_are_limited(desk: Services, clock: ManualCl
 
 
 def _as_anna(raw: bytes, message_id: str) -> bytes:
-    """The same message with From and Message-ID replaced (headers folded over lines too)."""
-    head, sep, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
-    kept: list[bytes] = []
-    dropping = False
-    for line in head.splitlines():
-        if line[:1] in (b" ", b"\t") and dropping:
-            continue
-        dropping = line.lower().startswith((b"from:", b"message-id:", b"sender:"))
-        if not dropping:
-            kept.append(line)
-    new_head = [f"From: {ANNA}".encode(), f"Message-ID: <{message_id}>".encode(), *kept]
-    return b"\r\n".join(new_head) + (sep or b"\r\n\r\n") + body
+    return resent_as(raw, ANNA, message_id)
 
 
 def test_every_corpus_message_lands_in_a_sensible_outcome(

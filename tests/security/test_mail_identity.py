@@ -29,7 +29,7 @@ from itsm.bootstrap import Services
 from itsm.clock import ManualClock
 from itsm.services.email_intake import InboundResult
 from itsm.storage import tables
-from tests.conftest import EXTERNAL_DIR, START, build_desk
+from tests.conftest import EXTERNAL_DIR, START, build_desk, resent_as
 
 ANNA = "anna.kowalska@acme.example"  # requester of ACME
 COLLEAGUE = "robert.pawlak@acme.example"  # ACME's IT coordinator
@@ -239,21 +239,8 @@ def test_answers_go_to_the_directory_address_never_to_reply_to(desk: Services) -
 
 
 def _as_anna(raw: bytes, message_id: str, extra: bytes = b"") -> bytes:
-    """A corpus message as if a known requester's mail system had sent it: From and
-    Message-ID replaced (folded continuation lines too), Sender dropped."""
-    split = b"\r\n\r\n" if b"\r\n\r\n" in raw else b"\n\n"
-    head, _, body = raw.partition(split)
-    kept: list[bytes] = []
-    dropping = False
-    for line in head.splitlines():
-        if line[:1] in (b" ", b"\t") and dropping:
-            continue
-        dropping = line.lower().startswith((b"from:", b"message-id:", b"sender:"))
-        if not dropping:
-            kept.append(line)
-    new = [f"From: Anna Kowalska <{ANNA}>".encode(), f"Message-ID: <{message_id}>".encode()]
-    new += [extra] if extra else []
-    return b"\r\n".join(new + kept) + b"\r\n\r\n" + body
+    """A corpus message as if a known requester's mail system had sent it."""
+    return resent_as(raw, f"Anna Kowalska <{ANNA}>", message_id, extra)
 
 
 AUTOREPLY_BOUNCE = sorted((EXTERNAL_DIR / "email" / "autoreply-bounce").glob("*.eml"))
